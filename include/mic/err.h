@@ -1,0 +1,133 @@
+/*
+ * libmic: the one error type.
+ *
+ * mic_rc has three families, so a caller can tell at a glance where a failure
+ * came from:
+ *   MIC_OK (0)            success;
+ *   negative values       the library's own errors (bad input, PC/SC, memory);
+ *   MIC_RC_SW(sw) values  the card answered with status word sw.
+ * mic_strerror() explains every value of every family.
+ */
+#ifndef MIC_ERR_H
+#define MIC_ERR_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Base of the status-word family: rc = MIC_RC_SW_BASE | SW1SW2. */
+#define MIC_RC_SW_BASE 0x10000
+/** The mic_rc that stands for the card's status word @p sw. */
+#define MIC_RC_SW(sw) (MIC_RC_SW_BASE | ((sw) & 0xFFFF))
+
+typedef enum mic_rc {
+	MIC_OK = 0,
+
+	/* Library errors: negative, stable numbers (they are ABI). */
+	MIC_ERR_INVALID_ARGUMENT = -1,  /**< a NULL or out-of-range argument */
+	MIC_ERR_NOMEM = -2,             /**< allocation failed */
+	MIC_ERR_INTERNAL = -3,          /**< a bug: an invariant did not hold */
+	MIC_ERR_BUFFER_TOO_SMALL = -4,  /**< the caller's buffer cannot hold the result */
+	MIC_ERR_APDU_FORMAT = -5,       /**< a command APDU is malformed */
+	MIC_ERR_APDU_TOO_LONG = -6,     /**< data or Le exceed what the APDU case allows */
+	MIC_ERR_TLV_TRUNCATED = -7,     /**< a BER-TLV runs past the end of its buffer */
+	MIC_ERR_TLV_INDEFINITE = -8,    /**< BER indefinite length (0x80), not allowed */
+	MIC_ERR_TLV_NONMINIMAL = -9,    /**< a tag or length not in its shortest form */
+	MIC_ERR_TLV_TAG = -10,          /**< a tag longer than 4 bytes or otherwise invalid */
+	MIC_ERR_TLV_TOO_DEEP = -11,     /**< constructed objects nested beyond the limit */
+	MIC_ERR_TLV_LENGTH = -12,       /**< a length field longer than 4 bytes */
+	MIC_ERR_NOT_FOUND = -13,        /**< the requested item is not there */
+	MIC_ERR_RESPONSE = -14,         /**< the card's response is malformed (e.g. no SW) */
+	MIC_ERR_RETRY_LIMIT = -15,      /**< a bounded retry loop (61xx, 6Cxx) ran out */
+	MIC_ERR_UNSUPPORTED = -16,      /**< the reader, card or build cannot do this */
+	MIC_ERR_NO_SERVICE = -17,       /**< the PC/SC service (pcscd) is not running */
+	MIC_ERR_NO_READER = -18,        /**< no such reader, or no reader at all */
+	MIC_ERR_NO_CARD = -19,          /**< no card in the reader */
+	MIC_ERR_CARD_REMOVED = -20,     /**< the card was removed during the session */
+	MIC_ERR_SHARING_VIOLATION = -21,/**< another application holds the card exclusively */
+	MIC_ERR_TIMEOUT = -22,          /**< a bounded wait expired */
+	MIC_ERR_CARD_RESET = -23,       /**< the card was reset and could not be recovered */
+	MIC_ERR_CARD_CHANGED = -24,     /**< after a reset, a different card answered */
+	MIC_ERR_PCSC = -25,             /**< another PC/SC failure (logged with its code) */
+	MIC_ERR_TX = -26,               /**< the transport failed to send or receive */
+	MIC_ERR_TRANSACTION = -27,      /**< begin/end of a transaction out of order */
+	MIC_ERR_IO = -28,               /**< a file or socket operation failed */
+	MIC_ERR_STATE = -29,            /**< the object is in the wrong state for the call */
+
+	/* Card status words (ISO/IEC 7816-4 clause 5.6), named for convenience.
+	 * Any other SW is MIC_RC_SW(sw). */
+	MIC_SW_WARN_UNCHANGED = MIC_RC_SW(0x6200),
+	MIC_SW_WARN_CORRUPTED = MIC_RC_SW(0x6281),
+	MIC_SW_WARN_EOF = MIC_RC_SW(0x6282),
+	MIC_SW_WARN_DEACTIVATED = MIC_RC_SW(0x6283),
+	MIC_SW_WARN_TERMINATED = MIC_RC_SW(0x6285),
+	MIC_SW_WARN_CHANGED = MIC_RC_SW(0x6300),
+	MIC_SW_MEMORY_FAILURE = MIC_RC_SW(0x6581),
+	MIC_SW_WRONG_LENGTH = MIC_RC_SW(0x6700),
+	MIC_SW_CLA_FUNCTION = MIC_RC_SW(0x6800),
+	MIC_SW_LOGICAL_CHANNEL = MIC_RC_SW(0x6881),
+	MIC_SW_SM_UNSUPPORTED = MIC_RC_SW(0x6882),
+	MIC_SW_LAST_CHAIN_EXPECTED = MIC_RC_SW(0x6883),
+	MIC_SW_CHAINING_UNSUPPORTED = MIC_RC_SW(0x6884),
+	MIC_SW_COMMAND_NOT_ALLOWED = MIC_RC_SW(0x6900),
+	MIC_SW_INCOMPATIBLE_FILE = MIC_RC_SW(0x6981),
+	MIC_SW_SECURITY_STATUS = MIC_RC_SW(0x6982),
+	MIC_SW_AUTH_BLOCKED = MIC_RC_SW(0x6983),
+	MIC_SW_DATA_INVALIDATED = MIC_RC_SW(0x6984),
+	MIC_SW_CONDITIONS = MIC_RC_SW(0x6985),
+	MIC_SW_NO_CURRENT_EF = MIC_RC_SW(0x6986),
+	MIC_SW_SM_MISSING = MIC_RC_SW(0x6987),
+	MIC_SW_SM_INCORRECT = MIC_RC_SW(0x6988),
+	MIC_SW_WRONG_DATA = MIC_RC_SW(0x6A80),
+	MIC_SW_FUNC_UNSUPPORTED = MIC_RC_SW(0x6A81),
+	MIC_SW_FILE_NOT_FOUND = MIC_RC_SW(0x6A82),
+	MIC_SW_RECORD_NOT_FOUND = MIC_RC_SW(0x6A83),
+	MIC_SW_NOT_ENOUGH_MEMORY = MIC_RC_SW(0x6A84),
+	MIC_SW_WRONG_P1P2 = MIC_RC_SW(0x6A86),
+	MIC_SW_NC_INCONSISTENT = MIC_RC_SW(0x6A87),
+	MIC_SW_REFDATA_NOT_FOUND = MIC_RC_SW(0x6A88),
+	MIC_SW_FILE_EXISTS = MIC_RC_SW(0x6A89),
+	MIC_SW_WRONG_P1P2_OFFSET = MIC_RC_SW(0x6B00),
+	MIC_SW_INS_UNSUPPORTED = MIC_RC_SW(0x6D00),
+	MIC_SW_CLA_UNSUPPORTED = MIC_RC_SW(0x6E00),
+	MIC_SW_UNKNOWN = MIC_RC_SW(0x6F00),
+} mic_rc;
+
+/** Is @p rc a card status word rather than a library error? */
+static inline int mic_rc_is_sw(mic_rc rc) { return ((int)rc & ~0xFFFF) == MIC_RC_SW_BASE; }
+/** The status word inside @p rc, or 0 when rc is not of the SW family. */
+static inline uint16_t mic_rc_sw(mic_rc rc) { return mic_rc_is_sw(rc) ? (uint16_t)((int)rc & 0xFFFF) : 0; }
+
+/**
+ * A human-readable explanation of any mic_rc. Never NULL; the string is static.
+ * For a status word it names the ISO 7816-4 meaning, e.g. for 63C2
+ * "verification failed, 2 tries left".
+ */
+const char *mic_strerror(mic_rc rc);
+
+/**
+ * The symbolic name of @p rc, e.g. "MIC_ERR_NO_SERVICE" or "MIC_SW_SECURITY_STATUS";
+ * "MIC_RC_SW" for a status word without its own constant. Never NULL.
+ */
+const char *mic_strerror_name(mic_rc rc);
+
+/**
+ * Map a status word to a mic_rc.
+ * @retval MIC_OK          for 9000 (and only 9000)
+ * @retval MIC_RC_SW(sw)   for every other status word, warnings included
+ */
+mic_rc mic_sw_rc(uint16_t sw);
+
+/**
+ * The ISO 7816-4 name of a status word, e.g. "security status not satisfied"
+ * for 6982. Interindustry ranges (61xx, 63Cx, 6Cxx) are handled. Never NULL;
+ * unknown proprietary values give "unknown status word".
+ */
+const char *mic_sw_name(uint16_t sw);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

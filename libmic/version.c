@@ -1,0 +1,7 @@
+#include <mic/mic.h>
+
+const char *
+mic_version(void)
+{
+	return MIC_VERSION;
+}

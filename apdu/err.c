@@ -1,0 +1,155 @@
+/*
+ * Text for every mic_rc: library errors from a table indexed by -rc, card
+ * status words through the ISO 7816-4 table in sw.c.
+ */
+#include <stddef.h>
+
+#include <mic/err.h>
+
+#include "internal.h"
+
+#define UNKNOWN_ERROR "unknown error"
+
+struct err_text {
+	const char *name;
+	const char *text;
+};
+
+#define ERR(rc, t) [-(rc)] = { #rc, t }
+
+/* Indexed by -rc: a duplicate index fails the build (-Woverride-init). */
+static const struct err_text err_table[] = {
+	ERR(MIC_OK, "success"),
+	ERR(MIC_ERR_INVALID_ARGUMENT,
+	    "invalid argument: a NULL pointer or a value out of range"),
+	ERR(MIC_ERR_NOMEM, "out of memory"),
+	ERR(MIC_ERR_INTERNAL,
+	    "internal error: a library invariant did not hold"),
+	ERR(MIC_ERR_BUFFER_TOO_SMALL, "the buffer is too small for the result"),
+	ERR(MIC_ERR_APDU_FORMAT,
+	    "malformed command APDU: length fields do not match its size"),
+	ERR(MIC_ERR_APDU_TOO_LONG,
+	    "command data or expected length too long for the APDU form"),
+	ERR(MIC_ERR_TLV_TRUNCATED,
+	    "BER-TLV object runs past the end of its buffer"),
+	ERR(MIC_ERR_TLV_INDEFINITE, "BER-TLV indefinite length is not allowed"),
+	ERR(MIC_ERR_TLV_NONMINIMAL,
+	    "BER-TLV tag or length is not in its shortest form"),
+	ERR(MIC_ERR_TLV_TAG, "invalid BER-TLV tag"),
+	ERR(MIC_ERR_TLV_TOO_DEEP, "BER-TLV objects nested too deeply"),
+	ERR(MIC_ERR_TLV_LENGTH, "BER-TLV length field too long"),
+	ERR(MIC_ERR_NOT_FOUND, "the requested item was not found"),
+	ERR(MIC_ERR_RESPONSE, "malformed response from the card"),
+	ERR(MIC_ERR_RETRY_LIMIT,
+	    "retry limit reached while fetching the response"),
+	ERR(MIC_ERR_UNSUPPORTED,
+	    "operation not supported by the reader, card or build"),
+	ERR(MIC_ERR_NO_SERVICE, "the PC/SC service (pcscd) is not running"),
+	ERR(MIC_ERR_NO_READER, "no such reader, or no reader connected"),
+	ERR(MIC_ERR_NO_CARD, "no card in the reader"),
+	ERR(MIC_ERR_CARD_REMOVED, "the card was removed"),
+	ERR(MIC_ERR_SHARING_VIOLATION,
+	    "another application is using the card exclusively"),
+	ERR(MIC_ERR_TIMEOUT, "timed out"),
+	ERR(MIC_ERR_CARD_RESET,
+	    "the card was reset and could not be recovered"),
+	ERR(MIC_ERR_CARD_CHANGED, "a different card answered after a reset"),
+	ERR(MIC_ERR_PCSC, "PC/SC error (the debug log has its code)"),
+	ERR(MIC_ERR_TX, "failed to exchange data with the card"),
+	ERR(MIC_ERR_TRANSACTION,
+	    "card transaction begun or ended out of order"),
+	ERR(MIC_ERR_IO, "file or socket I/O failed"),
+	ERR(MIC_ERR_STATE, "the object is in the wrong state for this call"),
+};
+
+#undef ERR
+
+#define SWN(rc) { rc, #rc }
+
+/* The status words err.h names; any other is plain MIC_RC_SW. */
+static const struct {
+	mic_rc rc;
+	const char *name;
+} sw_names[] = {
+	SWN(MIC_SW_WARN_UNCHANGED),
+	SWN(MIC_SW_WARN_CORRUPTED),
+	SWN(MIC_SW_WARN_EOF),
+	SWN(MIC_SW_WARN_DEACTIVATED),
+	SWN(MIC_SW_WARN_TERMINATED),
+	SWN(MIC_SW_WARN_CHANGED),
+	SWN(MIC_SW_MEMORY_FAILURE),
+	SWN(MIC_SW_WRONG_LENGTH),
+	SWN(MIC_SW_CLA_FUNCTION),
+	SWN(MIC_SW_LOGICAL_CHANNEL),
+	SWN(MIC_SW_SM_UNSUPPORTED),
+	SWN(MIC_SW_LAST_CHAIN_EXPECTED),
+	SWN(MIC_SW_CHAINING_UNSUPPORTED),
+	SWN(MIC_SW_COMMAND_NOT_ALLOWED),
+	SWN(MIC_SW_INCOMPATIBLE_FILE),
+	SWN(MIC_SW_SECURITY_STATUS),
+	SWN(MIC_SW_AUTH_BLOCKED),
+	SWN(MIC_SW_DATA_INVALIDATED),
+	SWN(MIC_SW_CONDITIONS),
+	SWN(MIC_SW_NO_CURRENT_EF),
+	SWN(MIC_SW_SM_MISSING),
+	SWN(MIC_SW_SM_INCORRECT),
+	SWN(MIC_SW_WRONG_DATA),
+	SWN(MIC_SW_FUNC_UNSUPPORTED),
+	SWN(MIC_SW_FILE_NOT_FOUND),
+	SWN(MIC_SW_RECORD_NOT_FOUND),
+	SWN(MIC_SW_NOT_ENOUGH_MEMORY),
+	SWN(MIC_SW_WRONG_P1P2),
+	SWN(MIC_SW_NC_INCONSISTENT),
+	SWN(MIC_SW_REFDATA_NOT_FOUND),
+	SWN(MIC_SW_FILE_EXISTS),
+	SWN(MIC_SW_WRONG_P1P2_OFFSET),
+	SWN(MIC_SW_INS_UNSUPPORTED),
+	SWN(MIC_SW_CLA_UNSUPPORTED),
+	SWN(MIC_SW_UNKNOWN),
+};
+
+#undef SWN
+
+static const struct err_text *
+lib_error(mic_rc rc)
+{
+	/* Widen before negating so that INT_MIN cannot overflow. */
+	long long idx = -(long long)rc;
+
+	if (idx < 0 || idx >= (long long)MIC_ARRAY_LEN(err_table) ||
+	    err_table[idx].name == NULL)
+		return NULL;
+	return &err_table[idx];
+}
+
+const char *
+mic_strerror(mic_rc rc)
+{
+	const struct err_text *e;
+
+	if (mic_rc_is_sw(rc))
+		return mic_sw_name(mic_rc_sw(rc));
+	if ((e = lib_error(rc)) != NULL)
+		return e->text;
+
+	return UNKNOWN_ERROR;
+}
+
+const char *
+mic_strerror_name(mic_rc rc)
+{
+	const struct err_text *e;
+	size_t i;
+
+	if (mic_rc_is_sw(rc)) {
+		for (i = 0; i < MIC_ARRAY_LEN(sw_names); i++) {
+			if (sw_names[i].rc == rc)
+				return sw_names[i].name;
+		}
+		return "MIC_RC_SW";
+	}
+	if ((e = lib_error(rc)) != NULL)
+		return e->name;
+
+	return UNKNOWN_ERROR;
+}

@@ -1,0 +1,52 @@
+/*
+ * Internal helpers shared by apdu/, libmic/ and vcard/. Not installed.
+ * Cross-file internal functions carry the mici_ prefix so that the
+ * export map (mic_*) never leaks them.
+ */
+#ifndef MIC_INTERNAL_H
+#define MIC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mic/err.h>
+
+#define MIC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/** Wipe memory that held a secret; the compiler may not elide it. */
+void mici_wipe(void *p, size_t n);
+
+/**
+ * One debug line to stderr, when the environment has MIC_DEBUG set.
+ * Failures log in the form mici_debug("%s: what failed", __func__).
+ */
+void mici_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** Is MIC_DEBUG set? */
+int mici_debug_enabled(void);
+
+static inline uint16_t mici_get_u16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline void mici_put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+
+/** What an ATR's historical bytes say the card can do (ISO 7816-4 12.1.1). */
+typedef struct mici_atr_info {
+	int protocol_t1;   /**< T=1 offered */
+	int chaining;      /**< card capabilities: command chaining */
+	int extended;      /**< card capabilities: extended Lc and Le */
+} mici_atr_info;
+
+/**
+ * Parse an ATR (ISO 7816-3 clause 8) and the card-capabilities object in its
+ * historical bytes. Input is hostile: every length is checked.
+ * @retval MIC_ERR_RESPONSE  malformed or truncated ATR
+ */
+mic_rc mici_atr_parse(const uint8_t *atr, size_t len, mici_atr_info *out);
+
+/**
+ * Parse hex digits, ignoring spaces, tabs and ':' between bytes.
+ * @retval MIC_ERR_INVALID_ARGUMENT  a non-hex character or an odd digit count
+ * @retval MIC_ERR_BUFFER_TOO_SMALL  more than @p cap bytes
+ */
+mic_rc mici_hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len);
+
+#endif

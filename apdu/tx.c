@@ -1,0 +1,762 @@
+/*
+ * The transport core: one logical command in, its whole response out.
+ *
+ * Everything above a single backend exchange lives here: choosing the
+ * length form, command chaining (ISO/IEC 7816-4 5.3.3), GET RESPONSE after
+ * 61xx and one resend after 6Cxx (5.3.4 and 5.6), implicit transactions,
+ * recovery after a reset by another application, and a redacting trace.
+ *
+ * The per-APDU path is benchmarked against a bare SCardTransmit loop, so it
+ * allocates nothing, clears no big buffer and reads no environment variable:
+ * the two working buffers are allocated once in mic_tx_new().
+ *
+ * Chaining rules a caller must know:
+ *   - an APDU carries at most 255 data bytes on a short-only path, 65535
+ *     when both reader and card take extended APDUs, and never more than
+ *     caps.max_nc when that is set; longer data is chained;
+ *   - chaining needs an interindustry CLA (b8 = 0): both the first and the
+ *     further interindustry ranges put the chaining bit at 0x10. With a
+ *     proprietary CLA the meaning of that bit is unknown, so a command that
+ *     would need chaining fails with MIC_ERR_APDU_TOO_LONG instead;
+ *   - every chunk but the last is sent with CLA | 0x10 and without Le; the
+ *     last carries the caller's CLA and Le. A chunk answered with anything
+ *     but 9000 ends the chain, and that response is the command's result.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mic/tx.h>
+
+#include "internal.h"
+
+/*
+ * Both working buffers hold either the largest command or the largest
+ * response (the command buffer is reused to redact a response for the
+ * trace), with slack for backends that report a little more than a card may
+ * legally send, so such a response is still seen and rejected by length.
+ */
+#define TX_BUF_SIZE (MIC_APDU_CMD_MAX + 16u)
+
+/* A remembered SELECT: any short-data SELECT, in either length form. */
+#define TX_SEL_MAX (4u + 3u + MIC_APDU_NC_MAX_SHORT + 2u)
+
+/*
+ * GET RESPONSE rounds per command. 256 rounds of 256 bytes carry the
+ * largest response; the rest is slack for cards (or caps.max_ne) that hand
+ * out less per round.
+ */
+#define TX_GR_ROUNDS 512u
+
+#define SW_OK 0x9000u
+#define SW1_MORE 0x61u
+#define SW1_WRONG_LE 0x6Cu
+#define CLA_PROPRIETARY 0x80u
+#define CLA_CHAIN 0x10u
+#define INS_GET_RESPONSE 0xC0u
+#define INS_SELECT 0xA4u
+#define P1_SELECT_DF_NAME 0x04u
+#define REDACTED 0x2Au
+
+struct mic_tx {
+	mic_tx_ops ops;
+	void *io;
+	mic_tx_caps caps;
+	unsigned depth;        /* explicit and implicit transactions */
+	int held;              /* the backend holds a transaction for us */
+	int recovering;        /* no recovery inside the reset hook */
+	mic_tx_reset_hook *reset_hook;
+	void *reset_arg;
+	mic_tx_trace_fn *trace;
+	void *trace_arg;
+	mic_tx_stats stats;
+	uint8_t *cbuf;         /* the APDU handed to the backend */
+	uint8_t *rbuf;         /* the backend's response */
+	size_t rbuf_dirty;     /* rbuf bytes that held a sensitive response */
+	uint8_t sel[TX_SEL_MAX];
+	size_t sel_len;        /* 0: no application to re-select */
+};
+
+/* One mic_tx_transmit() call. */
+struct xfer {
+	const mic_apdu *cmd;
+	int sensitive;
+	int executed;  /* the card has the whole command: never resend it */
+	int stopped;   /* a chain chunk failed; its response is the result */
+	size_t ne;     /* Ne of the last APDU sent, after clamping and 6Cxx */
+	uint8_t *rsp;
+	size_t cap;
+	size_t len;
+	uint16_t sw;
+};
+
+
+static int
+ext_ok(const mic_tx_t *tx)
+{
+	return tx->caps.reader_extended && tx->caps.card_extended;
+}
+
+static mic_apdu_form
+tx_form(const mic_tx_t *tx)
+{
+	return ext_ok(tx) ? MIC_APDU_AUTO : MIC_APDU_SHORT;
+}
+
+static size_t
+chunk_max(const mic_tx_t *tx)
+{
+	size_t n = ext_ok(tx) ? MIC_APDU_NC_MAX_EXT : MIC_APDU_NC_MAX_SHORT;
+
+	if (tx->caps.max_nc != 0 && tx->caps.max_nc < n)
+		n = tx->caps.max_nc;
+	return n;
+}
+
+/*
+ * Ne on the wire. Asking for less than the caller wants is safe: the card
+ * answers 61xx for the rest, and GET RESPONSE collects it.
+ */
+static size_t
+clamp_ne(const mic_tx_t *tx, size_t ne)
+{
+	size_t max = ext_ok(tx) ? MIC_APDU_NE_MAX_EXT : MIC_APDU_NE_MAX_SHORT;
+
+	if (tx->caps.max_ne != 0 && tx->caps.max_ne < max)
+		max = tx->caps.max_ne;
+	return ne > max ? max : ne;
+}
+
+static size_t
+sw2_ne(uint16_t sw)
+{
+	return (sw & 0xFFu) == 0 ? MIC_APDU_NE_MAX_SHORT : (sw & 0xFFu);
+}
+
+static uint16_t
+rsp_sw(const mic_tx_t *tx, size_t rlen)
+{
+	return mici_get_u16(tx->rbuf + rlen - 2);
+}
+
+static void
+trace_cmd(mic_tx_t *tx, size_t len, size_t nc, int sensitive)
+{
+	size_t off;
+
+	if (tx->trace == NULL)
+		return;
+	if (!sensitive || nc == 0) {
+		tx->trace(tx->trace_arg, MIC_TRACE_CMD, tx->cbuf, len);
+		return;
+	}
+	/*
+	 * Redact a copy in rbuf, which is free until the response arrives.
+	 * A short Lc is never 00; an extended one is 00 and two bytes.
+	 */
+	memcpy(tx->rbuf, tx->cbuf, len);
+	off = (len > 5 && tx->cbuf[4] == 0) ? 7 : 5;
+	if (off < len) {
+		if (nc > len - off)
+			nc = len - off;
+		memset(tx->rbuf + off, REDACTED, nc);
+	}
+	tx->trace(tx->trace_arg, MIC_TRACE_CMD, tx->rbuf, len);
+}
+
+static void
+trace_rsp(mic_tx_t *tx, size_t rlen, int sensitive)
+{
+	if (tx->trace == NULL)
+		return;
+	if (!sensitive || rlen == 2) {
+		tx->trace(tx->trace_arg, MIC_TRACE_RSP, tx->rbuf, rlen);
+		return;
+	}
+	/* The command in cbuf has gone out and is wiped next: reuse it. */
+	memset(tx->cbuf, REDACTED, rlen - 2);
+	memcpy(tx->cbuf + rlen - 2, tx->rbuf + rlen - 2, 2);
+	tx->trace(tx->trace_arg, MIC_TRACE_RSP, tx->cbuf, rlen);
+}
+
+/* Send the @p len bytes in cbuf; on success rbuf holds @p *rlen >= 2 bytes. */
+static mic_rc
+tx_exchange(mic_tx_t *tx, size_t len, size_t nc, int sensitive, size_t *rlen)
+{
+	size_t n = TX_BUF_SIZE;
+	size_t used = len;
+	mic_rc rc;
+
+	trace_cmd(tx, len, nc, sensitive);
+	if ((rc = tx->ops.transmit(tx->io, tx->cbuf, len, tx->rbuf,
+	    &n)) != MIC_OK) {
+		mici_debug("%s: transmit: %d", __func__, (int)rc);
+		goto fail;
+	}
+	if (n < 2 || n > TX_BUF_SIZE) {
+		mici_debug("%s: response of %zu bytes", __func__, n);
+		rc = MIC_ERR_RESPONSE;
+		goto fail;
+	}
+	tx->stats.apdus++;
+	tx->stats.bytes_out += len;
+	tx->stats.bytes_in += n;
+	trace_rsp(tx, n, sensitive);
+	if (sensitive) {
+		if (n > used)
+			used = n;
+		if (n > tx->rbuf_dirty)
+			tx->rbuf_dirty = n;
+	}
+	*rlen = n;
+	rc = MIC_OK;
+fail:
+	if (sensitive)
+		mici_wipe(tx->cbuf, used);
+
+	return rc;
+}
+
+static mic_rc
+tx_send(mic_tx_t *tx, const mic_apdu *a, int sensitive, size_t *rlen)
+{
+	size_t len;
+	mic_rc rc;
+
+	if ((rc = mic_apdu_encode(a, tx_form(tx), tx->cbuf, TX_BUF_SIZE,
+	    &len)) != MIC_OK) {
+		mici_debug("%s: mic_apdu_encode", __func__);
+		return rc;
+	}
+
+	return tx_exchange(tx, len, a->nc, sensitive, rlen);
+}
+
+static mic_rc
+xfer_append(struct xfer *x, const uint8_t *p, size_t n)
+{
+	if (n > MIC_APDU_NE_MAX_EXT - x->len) {
+		mici_debug("%s: more than %u response bytes", __func__,
+		    MIC_APDU_NE_MAX_EXT);
+		return MIC_ERR_RESPONSE;
+	}
+	if (n > x->cap - x->len) {
+		mici_debug("%s: %zu + %zu bytes exceed cap %zu", __func__,
+		    x->len, n, x->cap);
+		return MIC_ERR_BUFFER_TOO_SMALL;
+	}
+	if (n > 0) {
+		memcpy(x->rsp + x->len, p, n);
+		x->len += n;
+	}
+
+	return MIC_OK;
+}
+
+/*
+ * Send the command, chained if it must be, with Le = @p ne on the last
+ * APDU. On return rbuf holds the response to the last APDU sent.
+ */
+static mic_rc
+tx_send_command(mic_tx_t *tx, struct xfer *x, size_t ne, size_t *rlen)
+{
+	const mic_apdu *c = x->cmd;
+	size_t chunk = chunk_max(tx);
+	size_t off = 0;
+	mic_apdu a = *c;
+	mic_rc rc;
+
+	a.cla = c->cla | CLA_CHAIN;
+	a.nc = chunk;
+	a.ne = 0;
+	while (c->nc - off > chunk) {
+		a.data = c->data + off;
+		if ((rc = tx_send(tx, &a, x->sensitive, rlen)) != MIC_OK)
+			return rc;
+		if (rsp_sw(tx, *rlen) != SW_OK) {
+			mici_debug("%s: chunk at %zu: SW %04X", __func__, off,
+			    rsp_sw(tx, *rlen));
+			x->stopped = 1;
+			return MIC_OK;
+		}
+		off += chunk;
+	}
+	a.cla = c->cla;
+	a.data = off > 0 ? c->data + off : c->data;
+	a.nc = c->nc - off;
+	a.ne = ne;
+
+	return tx_send(tx, &a, x->sensitive, rlen);
+}
+
+/*
+ * Collect the response whose first part is in rbuf: GET RESPONSE while the
+ * card says 61xx, bounded by rounds, by the caller's cap and by the largest
+ * Ne. A GET RESPONSE answered 6Cxx is repeated with that Le, within the same
+ * bound.
+ */
+static mic_rc
+tx_collect(mic_tx_t *tx, struct xfer *x, size_t rlen)
+{
+	mic_apdu gr;
+	unsigned round;
+	uint16_t sw;
+	mic_rc rc;
+
+	memset(&gr, 0, sizeof(gr));
+	gr.cla = x->cmd->cla;
+	if ((gr.cla & CLA_PROPRIETARY) == 0)
+		gr.cla &= (uint8_t)~CLA_CHAIN;
+	gr.ins = INS_GET_RESPONSE;
+	for (round = 0;; round++) {
+		sw = rsp_sw(tx, rlen);
+		if (round > 0 && (sw >> 8) == SW1_WRONG_LE) {
+			gr.ne = sw2_ne(sw);
+		} else {
+			if ((rc = xfer_append(x, tx->rbuf, rlen - 2)) != MIC_OK)
+				return rc;
+			if ((sw >> 8) != SW1_MORE) {
+				x->sw = sw;
+				return MIC_OK;
+			}
+			gr.ne = sw2_ne(sw);
+		}
+		if (round == TX_GR_ROUNDS) {
+			mici_debug("%s: still %04X after %u rounds", __func__,
+			    sw, round);
+			return MIC_ERR_RETRY_LIMIT;
+		}
+		gr.ne = clamp_ne(tx, gr.ne);
+		if ((rc = tx_send(tx, &gr, x->sensitive, &rlen)) != MIC_OK)
+			return rc;
+	}
+}
+
+/* The whole logical command once: chain, at most one 6Cxx resend, collect. */
+static mic_rc
+tx_run(mic_tx_t *tx, struct xfer *x)
+{
+	size_t ne = clamp_ne(tx, x->cmd->ne);
+	size_t rlen;
+	uint16_t sw;
+	int resent = 0;
+	mic_rc rc;
+
+	x->len = 0;
+	x->sw = 0;
+	x->executed = 0;
+	x->stopped = 0;
+	for (;;) {
+		if ((rc = tx_send_command(tx, x, ne, &rlen)) != MIC_OK)
+			return rc;
+		if (x->stopped) {
+			x->sw = rsp_sw(tx, rlen);
+			return xfer_append(x, tx->rbuf, rlen - 2);
+		}
+		sw = rsp_sw(tx, rlen);
+		if ((sw >> 8) != SW1_WRONG_LE)
+			break;
+		/* 6Cxx: the card refused Le and did nothing; resend once. */
+		if (resent) {
+			mici_debug("%s: second %04X", __func__, sw);
+			return MIC_ERR_RETRY_LIMIT;
+		}
+		resent = 1;
+		ne = clamp_ne(tx, sw2_ne(sw));
+	}
+	x->executed = 1;
+	x->ne = ne;
+
+	return tx_collect(tx, x, rlen);
+}
+
+static mic_rc
+tx_reselect(mic_tx_t *tx)
+{
+	size_t rlen;
+	uint16_t sw;
+	mic_rc rc;
+
+	memcpy(tx->cbuf, tx->sel, tx->sel_len);
+	if ((rc = tx_exchange(tx, tx->sel_len, 0, 0, &rlen)) != MIC_OK) {
+		mici_debug("%s: SELECT", __func__);
+		return rc;
+	}
+	sw = rsp_sw(tx, rlen);
+	/* 61xx is success too (T=0, FCI): the next APDU drops the rest. */
+	if (sw != SW_OK && (sw >> 8) != SW1_MORE) {
+		mici_debug("%s: SELECT answered %04X", __func__, sw);
+		tx->sel_len = 0;
+		return MIC_ERR_CARD_CHANGED;
+	}
+
+	return MIC_OK;
+}
+
+/*
+ * After another application reset the card: reconnect, re-open the
+ * transaction we were in, re-select the application and let the caller
+ * check that it is still the same card.
+ */
+static mic_rc
+tx_recover(mic_tx_t *tx)
+{
+	mic_rc rc;
+
+	if (tx->ops.reconnect == NULL) {
+		mici_debug("%s: backend cannot reconnect", __func__);
+		return MIC_ERR_CARD_RESET;
+	}
+	tx->recovering = 1;
+	tx->held = 0;
+	if ((rc = tx->ops.reconnect(tx->io)) != MIC_OK) {
+		mici_debug("%s: reconnect: %d", __func__, (int)rc);
+		goto fail;
+	}
+	if (tx->depth > 0 && tx->ops.begin != NULL) {
+		if ((rc = tx->ops.begin(tx->io)) != MIC_OK) {
+			mici_debug("%s: begin: %d", __func__, (int)rc);
+			goto fail;
+		}
+		tx->held = 1;
+	}
+	if (tx->sel_len > 0 && (rc = tx_reselect(tx)) != MIC_OK)
+		goto fail;
+	if (tx->reset_hook != NULL &&
+	    (rc = tx->reset_hook(tx, tx->reset_arg)) != MIC_OK) {
+		mici_debug("%s: reset hook: %d", __func__, (int)rc);
+		goto fail;
+	}
+	tx->stats.recoveries++;
+	rc = MIC_OK;
+fail:
+	tx->recovering = 0;
+
+	return rc;
+}
+
+/*
+ * Remember a SELECT by DF name that ended in 9000, for replay after a
+ * reset. A failed one leaves no application selected on many cards, and
+ * one whose outcome is unknown after the card got it may have selected
+ * anything, so both are forgotten. A SELECT the card never saw changes
+ * nothing.
+ */
+static void
+tx_note_select(mic_tx_t *tx, const struct xfer *x, mic_rc rc)
+{
+	const mic_apdu *c = x->cmd;
+	mic_apdu a;
+	size_t len;
+
+	if (c->ins != INS_SELECT || c->p1 != P1_SELECT_DF_NAME ||
+	    (c->cla & CLA_PROPRIETARY) != 0 || (rc != MIC_OK && !x->executed))
+		return;
+	tx->sel_len = 0;
+	if (rc != MIC_OK || x->sw != SW_OK || x->sensitive ||
+	    c->nc > MIC_APDU_NC_MAX_SHORT || c->nc > chunk_max(tx))
+		return;
+	a = *c;
+	a.ne = x->ne;
+	if (mic_apdu_encode(&a, tx_form(tx), tx->sel, sizeof(tx->sel),
+	    &len) != MIC_OK) {
+		mici_debug("%s: mic_apdu_encode", __func__);
+		return;
+	}
+	tx->sel_len = len;
+}
+
+static mic_rc
+check_cmd(const mic_tx_t *tx, const mic_apdu *cmd)
+{
+	if (cmd->data == NULL && cmd->nc > 0) {
+		mici_debug("%s: nc=%zu without data", __func__, cmd->nc);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if (cmd->ne > MIC_APDU_NE_MAX_EXT) {
+		mici_debug("%s: ne=%zu", __func__, cmd->ne);
+		return MIC_ERR_APDU_TOO_LONG;
+	}
+	if (cmd->nc > chunk_max(tx) && (cmd->cla & CLA_PROPRIETARY) != 0) {
+		mici_debug("%s: nc=%zu needs chaining, CLA %02X cannot",
+		    __func__, cmd->nc, cmd->cla);
+		return MIC_ERR_APDU_TOO_LONG;
+	}
+
+	return MIC_OK;
+}
+
+mic_rc
+mic_tx_transmit(mic_tx_t *tx, const mic_apdu *cmd, uint8_t *rsp,
+    size_t cap, size_t *rsp_len, uint16_t *sw)
+{
+	struct xfer x;
+	int implicit = 0;
+	mic_rc rc;
+
+	if (rsp_len != NULL)
+		*rsp_len = 0;
+	if (sw != NULL)
+		*sw = 0;
+	if (tx == NULL || cmd == NULL || rsp_len == NULL || sw == NULL ||
+	    (rsp == NULL && cap > 0)) {
+		mici_debug("%s: NULL argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if ((rc = check_cmd(tx, cmd)) != MIC_OK)
+		return rc;
+	memset(&x, 0, sizeof(x));
+	x.cmd = cmd;
+	x.sensitive = mic_apdu_is_sensitive(cmd);
+	x.rsp = rsp;
+	x.cap = cap;
+	if (tx->depth == 0 && tx->ops.begin != NULL) {
+		if ((rc = mic_tx_begin(tx)) != MIC_OK)
+			return rc;
+		implicit = 1;
+	}
+	rc = tx_run(tx, &x);
+	/*
+	 * The backend reports a reset before the APDU reaches the card, so
+	 * a command the card has not fully received can be sent again. Once
+	 * it has (a reset during GET RESPONSE), resending could run it twice.
+	 */
+	if (rc == MIC_ERR_CARD_RESET && !x.executed && !tx->recovering &&
+	    (rc = tx_recover(tx)) == MIC_OK)
+		rc = tx_run(tx, &x);
+	if (tx->rbuf_dirty > 0) {
+		mici_wipe(tx->rbuf, tx->rbuf_dirty);
+		tx->rbuf_dirty = 0;
+	}
+	tx_note_select(tx, &x, rc);
+	/*
+	 * The exchange's outcome is what the caller needs: the card has
+	 * acted on the command whatever happens to the release.
+	 */
+	if (implicit && mic_tx_end(tx) != MIC_OK)
+		mici_debug("%s: implicit end failed", __func__);
+	if (rc != MIC_OK) {
+		/* No half response for a caller that only checks rsp_len. */
+		mici_wipe(rsp, x.len);
+		return rc;
+	}
+	*rsp_len = x.len;
+	*sw = x.sw;
+
+	return MIC_OK;
+}
+
+mic_rc
+mic_tx_command(mic_tx_t *tx, const mic_apdu *cmd, uint8_t *rsp, size_t cap,
+    size_t *rsp_len)
+{
+	uint16_t sw = 0;
+	mic_rc rc;
+
+	if ((rc = mic_tx_transmit(tx, cmd, rsp, cap, rsp_len, &sw)) != MIC_OK)
+		return rc;
+
+	return mic_sw_rc(sw);
+}
+
+mic_rc
+mic_tx_new(mic_tx_t **out, const mic_tx_ops *ops, void *io)
+{
+	mic_tx_t *tx = NULL;
+	mic_rc rc = MIC_ERR_NOMEM;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || ops == NULL || ops->transmit == NULL ||
+	    ops->close == NULL) {
+		mici_debug("%s: invalid argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if ((tx = calloc(1, sizeof(*tx))) == NULL ||
+	    (tx->cbuf = malloc(TX_BUF_SIZE)) == NULL ||
+	    (tx->rbuf = malloc(TX_BUF_SIZE)) == NULL) {
+		mici_debug("%s: calloc", __func__);
+		goto fail;
+	}
+	tx->ops = *ops;
+	tx->io = io;
+	*out = tx;
+	tx = NULL;
+	rc = MIC_OK;
+fail:
+	if (tx != NULL) {
+		free(tx->cbuf);
+		free(tx->rbuf);
+		free(tx);
+	}
+
+	return rc;
+}
+
+void
+mic_tx_free(mic_tx_t **txp)
+{
+	mic_tx_t *tx;
+
+	if (txp == NULL || (tx = *txp) == NULL)
+		return;
+	tx->ops.close(tx->io);
+	mici_wipe(tx->cbuf, TX_BUF_SIZE);
+	mici_wipe(tx->rbuf, TX_BUF_SIZE);
+	free(tx->cbuf);
+	free(tx->rbuf);
+	mici_wipe(tx, sizeof(*tx));
+	free(tx);
+	*txp = NULL;
+}
+
+void
+mic_tx_get_caps(const mic_tx_t *tx, mic_tx_caps *caps)
+{
+	if (caps == NULL)
+		return;
+	if (tx == NULL) {
+		memset(caps, 0, sizeof(*caps));
+		return;
+	}
+	*caps = tx->caps;
+}
+
+void
+mic_tx_set_caps(mic_tx_t *tx, const mic_tx_caps *caps)
+{
+	if (tx == NULL || caps == NULL)
+		return;
+	tx->caps = *caps;
+}
+
+mic_rc
+mic_tx_begin(mic_tx_t *tx)
+{
+	mic_rc rc;
+
+	if (tx == NULL) {
+		mici_debug("%s: NULL tx", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if (tx->depth == UINT_MAX) {
+		mici_debug("%s: nested too deep", __func__);
+		return MIC_ERR_TRANSACTION;
+	}
+	if (tx->depth == 0 && tx->ops.begin != NULL) {
+		if ((rc = tx->ops.begin(tx->io)) != MIC_OK) {
+			mici_debug("%s: begin: %d", __func__, (int)rc);
+			return rc;
+		}
+		tx->held = 1;
+	}
+	tx->depth++;
+
+	return MIC_OK;
+}
+
+mic_rc
+mic_tx_end(mic_tx_t *tx)
+{
+	mic_rc rc;
+
+	if (tx == NULL) {
+		mici_debug("%s: NULL tx", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if (tx->depth == 0) {
+		mici_debug("%s: no transaction open", __func__);
+		return MIC_ERR_TRANSACTION;
+	}
+	/* A recovery that could not re-open it left nothing to release. */
+	if (--tx->depth > 0 || !tx->held)
+		return MIC_OK;
+	tx->held = 0;
+	if (tx->ops.end != NULL && (rc = tx->ops.end(tx->io)) != MIC_OK) {
+		mici_debug("%s: end: %d", __func__, (int)rc);
+		return rc;
+	}
+
+	return MIC_OK;
+}
+
+mic_rc
+mic_tx_reset(mic_tx_t *tx)
+{
+	mic_rc rc;
+
+	if (tx == NULL) {
+		mici_debug("%s: NULL tx", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if (tx->ops.reset == NULL) {
+		mici_debug("%s: backend cannot reset", __func__);
+		return MIC_ERR_UNSUPPORTED;
+	}
+	tx->sel_len = 0;
+	if ((rc = tx->ops.reset(tx->io)) != MIC_OK) {
+		mici_debug("%s: reset: %d", __func__, (int)rc);
+		return rc;
+	}
+
+	return MIC_OK;
+}
+
+mic_rc
+mic_tx_atr(mic_tx_t *tx, uint8_t *atr, size_t *atr_len)
+{
+	size_t cap;
+	mic_rc rc;
+
+	if (tx == NULL || atr == NULL || atr_len == NULL) {
+		mici_debug("%s: NULL argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if (tx->ops.atr == NULL) {
+		mici_debug("%s: backend has no ATR", __func__);
+		return MIC_ERR_UNSUPPORTED;
+	}
+	cap = *atr_len;
+	if ((rc = tx->ops.atr(tx->io, atr, atr_len)) != MIC_OK) {
+		mici_debug("%s: atr: %d", __func__, (int)rc);
+		return rc;
+	}
+	if (*atr_len > cap) {
+		mici_debug("%s: ATR of %zu bytes in %zu", __func__, *atr_len,
+		    cap);
+		*atr_len = 0;
+		return MIC_ERR_RESPONSE;
+	}
+
+	return MIC_OK;
+}
+
+void
+mic_tx_set_reset_hook(mic_tx_t *tx, mic_tx_reset_hook *hook, void *arg)
+{
+	if (tx == NULL)
+		return;
+	tx->reset_hook = hook;
+	tx->reset_arg = arg;
+}
+
+void
+mic_tx_set_trace(mic_tx_t *tx, mic_tx_trace_fn *fn, void *arg)
+{
+	if (tx == NULL)
+		return;
+	tx->trace = fn;
+	tx->trace_arg = arg;
+}
+
+void
+mic_tx_get_stats(const mic_tx_t *tx, mic_tx_stats *st)
+{
+	if (st == NULL)
+		return;
+	if (tx == NULL) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
+	*st = tx->stats;
+}

@@ -1,0 +1,40 @@
+/* The mic command line: one front, a file per verb. */
+#ifndef MIC_TOOL_H
+#define MIC_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <mic/mic.h>
+
+/* Exit codes: 0 success, 1 the operation failed, 2 bad usage. */
+#define EXIT_USAGE 2
+
+int cmd_readers(int argc, char **argv);
+int cmd_apdu(int argc, char **argv);
+
+/* Print "mic VERB: what: mic_strerror(rc)" to stderr; returns 1. */
+int tool_fail(const char *verb, const char *what, mic_rc rc);
+void tool_hex(FILE *f, const uint8_t *p, size_t n);
+
+/*
+ * One step of an APDU script (a scriptor-like text format): an APDU in hex,
+ * or the word "reset". Blank lines and lines starting with '#' are skipped.
+ */
+typedef enum { STEP_APDU, STEP_RESET } script_kind;
+typedef struct script_step {
+	script_kind kind;
+	uint8_t apdu[MIC_APDU_CMD_MAX];
+	size_t len;
+} script_step;
+
+/*
+ * Parse one line of a script.
+ * @retval 1 a step was parsed into @p step
+ * @retval 0 the line holds nothing (blank or comment)
+ * @retval -1 the line is malformed; @p why says how
+ */
+int script_parse_line(const char *line, script_step *step, const char **why);
+
+#endif

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The mic command line through a private reader stack, as a user runs it.
+set -uo pipefail
+
+mic="$MIC_BUILD_DIR/tools/mic"
+dir="$MIC_TEST_TMP/stack-tools"
+port=36200
+failures=0
+checks=0
+
+check() { # check NAME COMMAND... : the command must succeed
+	local name=$1; shift
+	checks=$((checks + 1))
+	if ! "$@"; then
+		echo "FAIL: $name" >&2
+		failures=$((failures + 1))
+	fi
+}
+contains() { grep -q -- "$2" <<<"$1"; }
+
+cleanup() { "$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1; }
+trap cleanup EXIT
+
+"$MIC_READER_STACK" start --dir "$dir" --port "$port" --readers 2 --cards 1 \
+	--build "$MIC_BUILD_DIR" >"$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
+eval "$("$MIC_READER_STACK" env --dir "$dir")"
+
+out=$("$mic" readers); rc=$?
+check "readers exits 0" test "$rc" -eq 0
+check "readers shows a card" contains "$out" "Virtual PCD 00 00: card"
+check "readers shows an empty slot" contains "$out" "Virtual PCD 00 01: empty"
+
+out=$("$mic" readers --json); rc=$?
+check "readers --json exits 0" test "$rc" -eq 0
+check "readers --json has card_present" contains "$out" '"card_present": true'
+
+select='00 A4 04 0C 09 D1 56 00 00 01 4D 49 43 01'
+out=$("$mic" apdu "$select" '00 B0 81 00 00'); rc=$?
+check "apdu exits 0" test "$rc" -eq 0
+check "apdu names the SW" contains "$out" "9000  success"
+
+out=$("$mic" apdu --strict '00 B0 9E 00 00' 2>&1); rc=$?
+check "apdu --strict fails on an error SW" test "$rc" -eq 1
+check "apdu shows the error SW" contains "$out" "6A82"
+
+script="$MIC_TEST_TMP/tools.apdu"
+printf '# select and read\n%s\n\n00 B0 81 00 00\nreset\n%s\n' "$select" "$select" >"$script"
+out=$("$mic" apdu -f "$script"); rc=$?
+check "apdu -f exits 0" test "$rc" -eq 0
+check "apdu -f runs the reset" contains "$out" "^reset"
+check "apdu -f ran 3 APDUs" test "$(grep -c '^<' <<<"$out")" -eq 3
+
+printf '00 A4 04\n' >"$script"
+out=$("$mic" apdu -f "$script" 2>&1); rc=$?
+check "bad script line is named" contains "$out" "tools.apdu:1:"
+check "bad script exits 1" test "$rc" -eq 1
+
+out=$("$mic" apdu 'zz' 2>&1); rc=$?
+check "bad hex is a usage error" test "$rc" -eq 2
+
+# The trace hook never shows a PIN: VERIFY data is masked.
+out=$("$mic" apdu --trace '00 20 00 81 06 31 32 33 34 35 36' 2>&1); rc=$?
+check "trace masks VERIFY data" contains "$out" "=> 00 20 00 81 06 2A 2A 2A 2A 2A 2A"
+check "trace never shows the PIN" test "$(grep -c '31 32 33 34' <<<"$out")" -eq 0
+
+# The example an integrator copies first.
+out=$("$MIC_BUILD_DIR/examples/example_select" 2>&1); rc=$?
+check "example_select exits 0" test "$rc" -eq 0
+check "example_select reads EF.CARD" contains "$out" "^EF.CARD:"
+
+"$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
+out=$("$mic" readers 2>&1); rc=$?
+check "no pcscd exits 1" test "$rc" -eq 1
+check "no pcscd is named" contains "$out" "pcscd"
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -14,10 +14,12 @@
  *   - an APDU carries at most 255 data bytes on a short-only path, 65535
  *     when both reader and card take extended APDUs, and never more than
  *     caps.max_nc when that is set; longer data is chained;
- *   - chaining needs an interindustry CLA (b8 = 0): both the first and the
- *     further interindustry ranges put the chaining bit at 0x10. With a
- *     proprietary CLA the meaning of that bit is unknown, so a command that
- *     would need chaining fails with MIC_ERR_APDU_TOO_LONG instead;
+ *   - chaining needs a CLA whose bit 0x10 means chaining: the interindustry
+ *     classes (b8 = 0), and the proprietary 80-9F range that GlobalPlatform
+ *     (and the MIC profile, for STORE DATA, DEBIT and CREDIT) codes like the
+ *     first interindustry range. Elsewhere the meaning of that bit is
+ *     unknown, so a command that would need chaining fails with
+ *     MIC_ERR_APDU_TOO_LONG instead;
  *   - every chunk but the last is sent with CLA | 0x10 and without Le; the
  *     last carries the caller's CLA and Le. A chunk answered with anything
  *     but 9000 ends the chain, and that response is the command's result.
@@ -90,6 +92,13 @@ struct xfer {
 	uint16_t sw;
 };
 
+
+/* Does this CLA code b5 as command chaining (and b1-b4 as ISO does)? */
+static int
+cla_iso_coded(uint8_t cla)
+{
+	return (cla & CLA_PROPRIETARY) == 0 || (cla & 0xE0u) == 0x80u;
+}
 
 static int
 ext_ok(const mic_tx_t *tx)
@@ -305,7 +314,7 @@ tx_collect(mic_tx_t *tx, struct xfer *x, size_t rlen)
 
 	memset(&gr, 0, sizeof(gr));
 	gr.cla = x->cmd->cla;
-	if ((gr.cla & CLA_PROPRIETARY) == 0)
+	if (cla_iso_coded(gr.cla))
 		gr.cla &= (uint8_t)~CLA_CHAIN;
 	gr.ins = INS_GET_RESPONSE;
 	for (round = 0;; round++) {
@@ -477,7 +486,7 @@ check_cmd(const mic_tx_t *tx, const mic_apdu *cmd)
 		mici_debug("%s: ne=%zu", __func__, cmd->ne);
 		return MIC_ERR_APDU_TOO_LONG;
 	}
-	if (cmd->nc > chunk_max(tx) && (cmd->cla & CLA_PROPRIETARY) != 0) {
+	if (cmd->nc > chunk_max(tx) && !cla_iso_coded(cmd->cla)) {
 		mici_debug("%s: nc=%zu needs chaining, CLA %02X cannot",
 		    __func__, cmd->nc, cmd->cla);
 		return MIC_ERR_APDU_TOO_LONG;

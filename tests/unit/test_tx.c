@@ -584,7 +584,7 @@ test_chain_proprietary_cla(void **state)
 {
 	struct ctx *c = *state;
 	uint8_t d[300];
-	mic_apdu a = { 0x80, 0xDA, 0x01, 0x01, d, sizeof(d), 0, 0 };
+	mic_apdu a = { 0xA0, 0xDA, 0x01, 0x01, d, sizeof(d), 0, 0 };
 
 	memset(d, 0, sizeof(d));
 	assert_int_equal(run(c, &a, 16), MIC_ERR_APDU_TOO_LONG);
@@ -593,6 +593,24 @@ test_chain_proprietary_cla(void **state)
 	set_caps(c, 1, 1, 0, 0);
 	expect(c->f, NULL, "9000");
 	assert_int_equal(run(c, &a, 16), MIC_OK);
+}
+
+static void
+test_chain_gp_cla(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t d[300], cmd[320];
+	size_t n;
+	mic_apdu a = { 0x80, 0xE2, 0x80, 0x00, d, sizeof(d), 0, 0 };
+
+	/* STORE DATA under CLA 80 chains as 90, like the interindustry 00/10. */
+	pattern(d, sizeof(d), 3);
+	n = build(cmd, "90E28000 FF", d, 255, NULL);
+	expect_bytes(c->f, cmd, n, (const uint8_t *)"\x90\x00", 2);
+	n = build(cmd, "80E28000 2D", d + 255, 45, NULL);
+	expect_bytes(c->f, cmd, n, (const uint8_t *)"\x90\x00", 2);
+	assert_int_equal(run(c, &a, 16), MIC_OK);
+	assert_int_equal(c->sw, 0x9000);
 }
 
 static void
@@ -1686,6 +1704,7 @@ main(void)
 		T_MIN(test_chain_max_nc),
 		T_MIN(test_chain_stops_on_error),
 		T_MIN(test_chain_proprietary_cla),
+		T_MIN(test_chain_gp_cla),
 		T_MIN(test_bad_lengths),
 		T_MIN(test_bad_args),
 		T_MIN(test_61xx_single),

@@ -30,4 +30,5 @@ if command -v c++ >/dev/null; then
 		$(pkg-config --cflags libpcsclite) -x c++ -fsyntax-only - ||
 		fail "mic.h does not compile as C++"
 fi
+find "$root" -path '*/man1/mic.1' | grep -q . || fail "mic.1 not installed"
 echo "1 passed, 0 failed"

@@ -55,6 +55,47 @@ typedef enum mic_rc {
 	MIC_ERR_TRANSACTION = -27,      /**< begin/end of a transaction out of order */
 	MIC_ERR_IO = -28,               /**< a file or socket operation failed */
 	MIC_ERR_STATE = -29,            /**< the object is in the wrong state for the call */
+	/* Card data (profile.h, idnum.h): what is wrong with a value. */
+	MIC_ERR_IDNUM_LENGTH = -30,     /**< an ID number is not 18 characters (15 for 1989) */
+	MIC_ERR_IDNUM_CHAR = -31,       /**< an ID number holds a character other than digits and a final X */
+	MIC_ERR_IDNUM_CHECK = -32,      /**< an ID number's MOD 11-2 check character is wrong */
+	MIC_ERR_IDNUM_DATE = -33,       /**< an ID number's birth date is not a real date */
+	MIC_ERR_IDNUM_FUTURE = -34,     /**< an ID number's birth date is in the future */
+	MIC_ERR_IDNUM_REGION = -35,     /**< an ID number's address code is of no known province */
+	MIC_ERR_CODE = -36,             /**< not a code of its national code table */
+	MIC_ERR_FORMAT = -37,           /**< a value of the wrong size or character set */
+	MIC_ERR_DATE = -38,             /**< a date or time that is not BCD digits or not a real date */
+	MIC_ERR_UTF8 = -39,             /**< text that is not valid UTF-8 or holds a NUL or control character */
+	MIC_ERR_VALUE = -40,            /**< a number or code outside what the card profile allows */
+	MIC_ERR_MISSING = -41,          /**< a mandatory data object is missing or a field is not set */
+	MIC_ERR_MISMATCH = -42,         /**< fields disagree, e.g. gender or birth date and the ID number */
+	MIC_ERR_TEMPLATE = -43,         /**< wrong template tag, a repeated or foreign object, or data after the template */
+	/* Secure channel (scp.h, tx.h): SCP11 authentication, SCP03-style messaging. */
+	MIC_ERR_SM_MAC = -44,           /**< a MAC did not verify; the secure channel is closed */
+	MIC_ERR_SM_FORMAT = -45,        /**< protected data of the wrong length or padding; the channel is closed */
+	MIC_ERR_SM_CLOSED = -46,        /**< the secure channel ended (error or reset); open a new one or clear it */
+	MIC_ERR_SM_AUTH = -47,          /**< secure channel authentication failed (receipt, key or certificate) */
+	/* Trust (pki.h, keyprov.h, sod.h): key providers, certificates, passive authentication. */
+	MIC_ERR_CRYPTO = -48,           /**< an OpenSSL operation failed (the debug log has OpenSSL's reason) */
+	MIC_ERR_KEY_URI = -49,          /**< a key URI is malformed, ambiguous, or of an unsupported kind */
+	MIC_ERR_KEY_PERMISSIONS = -50,  /**< a private key or PIN file is accessible to other users */
+	MIC_ERR_PKCS11 = -51,           /**< the PKCS#11 module failed to load, or one of its calls failed */
+	MIC_ERR_PKCS11_IN_USE = -52,    /**< the PKCS#11 module is already initialized by someone else in this process */
+	MIC_ERR_TOKEN_NO_PIN = -53,     /**< the token needs a PIN and no PIN source gave one */
+	MIC_ERR_TOKEN_LOGIN = -54,      /**< the token refused the PIN (wrong, expired or locked) */
+	MIC_ERR_EXISTS = -55,           /**< a key or certificate is already there; refusing to overwrite it */
+	MIC_ERR_CERT_FORMAT = -56,      /**< not a well-formed certificate, request or public key */
+	MIC_ERR_CERT_UNTRUSTED = -57,   /**< no chain from the certificate to a trusted root */
+	MIC_ERR_CERT_CHAIN = -58,       /**< a chain was found but is broken (bad signature, issuer not a CA, path length) */
+	MIC_ERR_CERT_EXPIRED = -59,     /**< a certificate in the chain is expired or not yet valid */
+	MIC_ERR_CERT_PURPOSE = -60,     /**< the certificate is not for this use (extended key usage, key usage, role) */
+	MIC_ERR_CERT_SUBJECT = -61,     /**< the certificate names another card (serialNumber is not the card's code) */
+	MIC_ERR_CARD_KEY_MISMATCH = -62,/**< the card's public key is not the one in its certificate */
+	MIC_ERR_SOD_FORMAT = -63,       /**< the security object is malformed (CMS, content type or MICSecurityObject) */
+	MIC_ERR_SOD_SIGNATURE = -64,    /**< the security object's signature does not verify */
+	MIC_ERR_SOD_HASH = -65,         /**< a file's hash differs from the security object's: the file was changed */
+	MIC_ERR_SOD_CHIP = -66,         /**< the security object belongs to another chip (chip serial differs) */
+	MIC_ERR_SOD_NOT_COVERED = -67,  /**< a file to check is not covered by the security object */
 
 	/* Card status words (ISO/IEC 7816-4 clause 5.6), named for convenience.
 	 * Any other SW is MIC_RC_SW(sw). */

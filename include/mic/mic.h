@@ -11,6 +11,13 @@
 #include <mic/tlv.h>
 #include <mic/tx.h>
 #include <mic/pcsc.h>
+#include <mic/idnum.h>
+#include <mic/profile.h>
+#include <mic/card.h>
+#include <mic/scp.h>
+#include <mic/keyprov.h>
+#include <mic/pki.h>
+#include <mic/sod.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -33,7 +33,21 @@ static const struct {
 	RC(MIC_ERR_SHARING_VIOLATION), RC(MIC_ERR_TIMEOUT),
 	RC(MIC_ERR_CARD_RESET), RC(MIC_ERR_CARD_CHANGED), RC(MIC_ERR_PCSC),
 	RC(MIC_ERR_TX), RC(MIC_ERR_TRANSACTION), RC(MIC_ERR_IO),
-	RC(MIC_ERR_STATE),
+	RC(MIC_ERR_STATE), RC(MIC_ERR_IDNUM_LENGTH), RC(MIC_ERR_IDNUM_CHAR),
+	RC(MIC_ERR_IDNUM_CHECK), RC(MIC_ERR_IDNUM_DATE), RC(MIC_ERR_IDNUM_FUTURE),
+	RC(MIC_ERR_IDNUM_REGION), RC(MIC_ERR_CODE), RC(MIC_ERR_FORMAT),
+	RC(MIC_ERR_DATE), RC(MIC_ERR_UTF8), RC(MIC_ERR_VALUE),
+	RC(MIC_ERR_MISSING), RC(MIC_ERR_MISMATCH), RC(MIC_ERR_TEMPLATE),
+	RC(MIC_ERR_SM_MAC), RC(MIC_ERR_SM_FORMAT), RC(MIC_ERR_SM_CLOSED),
+	RC(MIC_ERR_SM_AUTH), RC(MIC_ERR_CRYPTO), RC(MIC_ERR_KEY_URI),
+	RC(MIC_ERR_KEY_PERMISSIONS), RC(MIC_ERR_PKCS11),
+	RC(MIC_ERR_PKCS11_IN_USE), RC(MIC_ERR_TOKEN_NO_PIN),
+	RC(MIC_ERR_TOKEN_LOGIN), RC(MIC_ERR_EXISTS), RC(MIC_ERR_CERT_FORMAT),
+	RC(MIC_ERR_CERT_UNTRUSTED), RC(MIC_ERR_CERT_CHAIN),
+	RC(MIC_ERR_CERT_EXPIRED), RC(MIC_ERR_CERT_PURPOSE),
+	RC(MIC_ERR_CERT_SUBJECT), RC(MIC_ERR_CARD_KEY_MISMATCH),
+	RC(MIC_ERR_SOD_FORMAT), RC(MIC_ERR_SOD_SIGNATURE), RC(MIC_ERR_SOD_HASH),
+	RC(MIC_ERR_SOD_CHIP), RC(MIC_ERR_SOD_NOT_COVERED),
 }, sw_consts[] = {
 	RC(MIC_SW_WARN_UNCHANGED), RC(MIC_SW_WARN_CORRUPTED),
 	RC(MIC_SW_WARN_EOF), RC(MIC_SW_WARN_DEACTIVATED),
@@ -127,8 +141,9 @@ test_library_errors(void **state)
 	size_t i, j;
 
 	(void)state;
-	/* The table covers -1 .. -29 with no gap. */
-	assert_int_equal(NELEM(lib_errors), 29);
+	/* The table covers -1 .. -67 with no gap; the next is unknown. */
+	assert_int_equal(NELEM(lib_errors), 67);
+	assert_string_equal(mic_strerror((mic_rc)-68), "unknown error");
 	for (i = 0; i < NELEM(lib_errors); i++) {
 		const char *text = mic_strerror(lib_errors[i].rc);
 
@@ -162,7 +177,7 @@ test_library_error_texts(void **state)
 static void
 test_unknown(void **state)
 {
-	static const int bad[] = { -30, -31, -100, -0xFFFF, INT_MIN, 1, 2,
+	static const int bad[] = { -68, -69, -1000, -0xFFFF, INT_MIN, 1, 2,
 	    0xFFFF, 0x20000, 0x20000 | 0x9000, INT_MAX, -0x10000,
 	    -(0x10000 | 0x6982) };
 	size_t i;

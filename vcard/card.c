@@ -2,127 +2,52 @@
  * The card engine: one command APDU in, one response APDU out.
  *
  * State is split the way a real card splits it. struct vc_nv is what sits in
- * EEPROM and survives a power cycle (the file system, the card life cycle,
- * the serial); struct vc_ram is lost on power off and reset (current DF and
- * EF, security status, the chaining buffer, data waiting for GET RESPONSE).
+ * EEPROM and survives a power cycle (file system, life cycle, PIN, key pair,
+ * the last transaction); struct vc_ram is lost on power off and reset
+ * (current DF and EF, security status, the chaining buffer, data waiting for
+ * GET RESPONSE).
  *
- * Commands are found by INS in a table; each entry says whether it accepts
- * command chaining. Every file access goes through card->access, the access
- * condition hook, which later steps extend with PINs, secure channel state,
- * terminal roles and file life cycle states.
+ * A command that changes the card works on a copy of the persistent state
+ * and hands the whole copy to the commit function once; only when that
+ * succeeds does the copy become the card's state (vc_nv_commit()). A failed
+ * commit is a card that lost power mid-write: the old state stays and the
+ * card is mute until the next power-on. This is what makes a DEBIT all or
+ * nothing (docs/card-profile.md section 7).
+ *
+ * Commands are found by INS in a table that says which class (interindustry
+ * or proprietary CLA 80) each belongs to and whether it takes command
+ * chaining. Every access decision goes through vc_access(), the table of
+ * section 4.3: life cycle first (6985), then security status (6982).
  *
  * Response data and the status word are handled in one place (respond()),
  * which applies Ne, stores what does not fit for GET RESPONSE and, in T=0
  * quirk mode, answers 61xx and 6Cxx the way a T=0 card does.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include <mic/apdu.h>
 #include <mic/tlv.h>
 
-#include "fs.h"
+#include "card_internal.h"
 #include "internal.h"
-#include "vcard.h"
 
-#define SW_OK 0x9000
-#define SW_EOF 0x6282
-#define SW_WRONG_LENGTH 0x6700
-#define SW_CHANNEL 0x6881
-#define SW_SM 0x6882
-#define SW_LAST_CHAIN 0x6883
-#define SW_NO_CHAINING 0x6884
-#define SW_FILE_TYPE 0x6981
-#define SW_SECURITY 0x6982
-#define SW_CONDITIONS 0x6985
-#define SW_NO_EF 0x6986
-#define SW_NOT_FOUND 0x6A82
-#define SW_NO_MEMORY 0x6A84
-#define SW_P1P2 0x6A86
-#define SW_OFFSET 0x6B00
-#define SW_INS 0x6D00
-#define SW_CLA 0x6E00
-#define SW_UNKNOWN 0x6F00
+_Static_assert(offsetof(struct vc_nv, fs) == 284, "vc_nv has padding");
+_Static_assert(sizeof(struct vc_nv) == 284 + sizeof(struct vc_fs),
+    "vc_nv has padding");
+_Static_assert(sizeof(struct vc_file) == 36, "vc_file has padding");
+_Static_assert(sizeof(struct vc_fs) == VC_FS_MAX_FILES *
+    (sizeof(struct vc_file) + sizeof(struct vc_recstate)) + 8 + VC_FS_POOL,
+    "vc_fs has padding");
 
 #define CLA_CHAIN 0x10
 
-/* Step-1 file identifiers, documented with the file system in build_fs(). */
-#define FID_DIR 0x2F00
-#define FID_APP 0xDF01
-#define FID_CARD 0x0101
-#define FID_DATA 0x0102
-#define FID_LOG 0x0109
-#define SFI_DIR 30
-#define SFI_CARD 1
-#define SFI_DATA 2
-#define SFI_LOG 9
-#define CARD_SIZE 128
-#define DATA_SIZE 1024
-#define LOG_RECORDS 30
-#define LOG_RECLEN 48
-
-struct vc_chain {
-	int active;
-	uint8_t cla;       /* of the first part, without the chaining bit */
-	uint8_t ins;
-	uint8_t p1;
-	uint8_t p2;
-	size_t len;
-	uint8_t buf[VC_CHAIN_MAX];
-};
-
-/* Response data kept in card->out for the next command, if GET RESPONSE. */
-struct vc_pending {
-	int active;
-	size_t off;
-	size_t len;
-	uint16_t sw;       /* the status word once everything has been fetched */
-};
-
-struct vc_ram {
-	int cur_df;
-	int cur_ef;        /* -1: no current EF */
-	uint32_t security; /* security status; PINs and secure channel later */
-	struct vc_chain chain;
-	struct vc_pending pend;
-};
-
-struct vc_nv {
-	struct vc_fs fs;
-	uint8_t lcs;       /* card life cycle, also in the ATR status indicator */
-	char serial[VC_SERIAL_MAX + 1];
-};
-
-typedef uint16_t vc_access_fn(const struct vc_card *card, int idx,
-    enum vc_op op);
-
-struct vc_card {
-	struct vc_nv nv;
-	struct vc_ram ram;
-	unsigned flags;
-	vc_access_fn *access;
-	uint8_t out[MIC_APDU_NE_MAX_EXT]; /* response data being built */
-};
-
-struct vc_req {
-	mic_apdu a;
-	int ext;                /* sent with extended length fields */
-	int le_max;             /* Le was 00 (short) or 0000 (extended) */
-	int is_case2;           /* as sent: no data field, an Le field */
-	struct vc_pending pend; /* what the previous command left for us */
-};
-
-struct vc_rsp {
-	uint8_t *buf;
-	size_t cap;
-	size_t off;   /* the data is buf[off .. off + len) */
-	size_t len;
-};
-
-typedef uint16_t vc_cmd_fn(struct vc_card *card, struct vc_req *req,
-    struct vc_rsp *r);
-
 #define CMD_CHAIN 0x01   /* the command accepts command chaining */
+#define CMD_ISO 0x02     /* it is of the interindustry class (00) */
+#define CMD_PROP 0x04    /* it is of the proprietary class (80) */
 
 struct vc_cmd {
 	uint8_t ins;
@@ -130,28 +55,40 @@ struct vc_cmd {
 	vc_cmd_fn *fn;
 };
 
-static vc_cmd_fn cmd_select, cmd_read_binary, cmd_update_binary,
-    cmd_get_response;
+static vc_cmd_fn cmd_select, cmd_get_response;
 
 /*
- * Later steps add VERIFY, CHANGE REFERENCE DATA, READ/UPDATE/APPEND RECORD,
- * ACTIVATE/DEACTIVATE FILE, TERMINATE DF, GET DATA, the SCP11 commands...
+ * GET RESPONSE comes in either class: a host may send it with the class of
+ * the command whose response it fetches, as GlobalPlatform hosts do.
  */
 static const struct vc_cmd cmd_table[] = {
-	{ 0xA4, 0, cmd_select },
-	{ 0xB0, 0, cmd_read_binary },
-	{ 0xC0, 0, cmd_get_response },
-	{ 0xD6, CMD_CHAIN, cmd_update_binary },
+	{ 0x04, CMD_ISO, vc_cmd_deactivate },
+	{ 0x20, CMD_ISO, vc_cmd_verify },
+	{ 0x24, CMD_ISO, vc_cmd_change_pin },
+	{ 0x2C, CMD_ISO, vc_cmd_reset_pin },
+	{ 0x44, CMD_ISO, vc_cmd_activate },
+	{ 0x47, CMD_ISO, vc_cmd_generate_key },
+	{ 0x52, CMD_PROP, vc_cmd_credit },
+	{ 0x54, CMD_PROP, vc_cmd_debit },
+	{ 0xA4, CMD_ISO, cmd_select },
+	{ 0xB0, CMD_ISO, vc_cmd_read_binary },
+	{ 0xB2, CMD_ISO, vc_cmd_read_record },
+	{ 0xC0, CMD_ISO | CMD_PROP, cmd_get_response },
+	{ 0xD6, CMD_ISO | CMD_CHAIN, vc_cmd_update_binary },
+	{ 0xDC, CMD_ISO | CMD_CHAIN, vc_cmd_update_record },
+	{ 0xE2, CMD_PROP | CMD_CHAIN, vc_cmd_store_data },
+	{ 0xE6, CMD_ISO, vc_cmd_terminate },
 };
 
 static void
 ram_reset(struct vc_card *card)
 {
-	/* The chaining buffer and out may hold secrets in later steps. */
+	/* The chaining buffer may hold a PIN block or key material. */
 	mici_wipe(&card->ram, sizeof(card->ram));
 	mici_wipe(card->out, sizeof(card->out));
 	card->ram.cur_df = 0;   /* the MF is implicitly selected after reset */
 	card->ram.cur_ef = -1;
+	card->ram.role = VC_ROLE_NONE;
 }
 
 /*
@@ -169,27 +106,27 @@ ram_reset(struct vc_card *card)
  *               D4  selection by full DF name, partial DF name, FID; SFI
  *               21  data coding: proprietary write behaviour, 1-byte units
  *               C0  command chaining, extended Lc and Le; no logical channels
- *   81 05       status indicator: card life cycle 05 (operational, activated)
- *   TCK         exclusive-or of T0 to the last historical byte; required
- *               because a protocol other than T=0 is indicated
- *
- * With LCS 05 this is 3B 87 81 31 FE 45 80 73 D4 21 C0 81 05 CE.
+ *   81 05       status indicator: card life cycle 05 (operational,
+ *               activated). This is the card's (the MF's) life cycle, not
+ *               the application's: the application's is in its FCI and FCP,
+ *               so the ATR is the same in every state (profile section 6).
+ *   CE          TCK, exclusive-or of T0 to the last historical byte;
+ *               required because a protocol other than T=0 is indicated
  */
 size_t
 vc_card_atr(const vc_card *card, uint8_t *atr, size_t cap)
 {
 	static const uint8_t head[] = {
 		0x3B, 0x87, 0x81, 0x31, 0xFE, 0x45,
-		0x80, 0x73, 0xD4, 0x21, 0xC0, 0x81,
+		0x80, 0x73, 0xD4, 0x21, 0xC0, 0x81, VC_LCS_ACTIVATED,
 	};
 	size_t n = 0;
 	uint8_t tck = 0;
 
-	if (card == NULL || atr == NULL || cap < sizeof(head) + 2)
+	if (card == NULL || atr == NULL || cap < sizeof(head) + 1)
 		return 0;
 	memcpy(atr, head, sizeof(head));
 	n = sizeof(head);
-	atr[n++] = card->nv.lcs;
 	for (size_t i = 1; i < n; i++)
 		tck ^= atr[i];
 	atr[n++] = tck;
@@ -197,100 +134,81 @@ vc_card_atr(const vc_card *card, uint8_t *atr, size_t cap)
 }
 
 /*
- * The step-1 file system (docs/card-profile.md marks it "step 1"):
- *
- *   MF 3F00
- *   +-- EF.DIR 2F00, SFI 30, transparent: 61 { 4F <AID>, 50 "MIC" };
- *   |           read always, update never
- *   +-- DF.MIC DF01, DF name VC_MIC_AID
- *       +-- EF.CARD 0101, SFI 1, transparent, 128 bytes:
- *       |           66 { 80 <serial, ASCII> }, then 00 up to the file size
- *       |           (the profile's card data template with the card
- *       |           identification code; the other data objects come later)
- *       +-- EF.DATA 0102, SFI 2, transparent, 1024 bytes, byte i = i mod 251
- *       |           (251 is prime to 256, so a read from a wrong offset or
- *       |           block never matches); a test file for long reads
- *       +-- EF.LOG  0109, SFI 9, cyclic, 30 records of 48 zero bytes; the
- *                   transaction log's place, without record commands yet
- *
- * The EFs of DF.MIC allow READ and UPDATE always, in RAM only for now.
+ * The profile's file system (docs/card-profile.md section 1), as the chip
+ * factory leaves it: EF.DIR written, every EF of DF.MIC all 00.
  */
+struct ef_spec {
+	uint16_t fid;
+	uint8_t sfi;
+	uint8_t type;
+	uint16_t size;
+	uint16_t rec_len;
+	uint8_t acc_read;
+	uint8_t acc_update;
+};
+
+static const struct ef_spec app_efs[] = {
+	{ FID_CARD, 1, VC_FT_TRANSPARENT, CARD_SIZE, 0,
+	    ACC_READ_PUBLIC, ACC_UPDATE_NEVER },
+	{ FID_HOLDER, 2, VC_FT_TRANSPARENT, HOLDER_SIZE, 0,
+	    ACC_READ_PUBLIC, ACC_UPDATE_NEVER },
+	{ FID_INSURANCE, 3, VC_FT_TRANSPARENT, INSURANCE_SIZE, 0,
+	    ACC_READ_PUBLIC, ACC_UPDATE_NEVER },
+	{ FID_SOD, 4, VC_FT_TRANSPARENT, SOD_SIZE, 0,
+	    ACC_READ_PUBLIC, ACC_UPDATE_NEVER },
+	{ FID_CERT, 5, VC_FT_TRANSPARENT, CERT_SIZE, 0,
+	    ACC_READ_PUBLIC, ACC_UPDATE_NEVER },
+	{ FID_ACTIVATION, 6, VC_FT_TRANSPARENT, ACTIVATION_SIZE, 0,
+	    ACC_READ_PUBLIC, ACC_UPDATE_NEVER },
+	{ FID_FAMILY, 7, VC_FT_LINEAR_FIXED, FAMILY_RECORDS * FAMILY_RECLEN,
+	    FAMILY_RECLEN, ACC_READ_PRIVATE, ACC_UPDATE_FAMILY },
+	{ FID_ACCOUNT, 8, VC_FT_TRANSPARENT, ACCOUNT_SIZE, 0,
+	    ACC_READ_PRIVATE, ACC_UPDATE_NEVER },
+	{ FID_LOG, 9, VC_FT_CYCLIC, LOG_RECORDS * LOG_RECLEN, LOG_RECLEN,
+	    ACC_READ_PRIVATE, ACC_UPDATE_NEVER },
+};
+
 static int
-put_file(struct vc_fs *fs, int parent, uint16_t fid, uint8_t sfi,
-    const uint8_t *data, size_t len, uint8_t ac_update)
+add_ef(struct vc_fs *fs, int parent, const struct ef_spec *e)
 {
 	int idx;
 
-	if ((idx = vc_fs_add_ef(fs, parent, fid, sfi, VC_FT_TRANSPARENT, len,
-	    0)) < 0)
+	if ((idx = vc_fs_add_ef(fs, parent, e->fid, e->sfi,
+	    (enum vc_ftype)e->type, e->size, e->rec_len)) < 0)
 		return -1;
-	memcpy(vc_fs_body(fs, idx), data, len);
-	fs->file[idx].ac[VC_OP_UPDATE] = ac_update;
+	fs->file[idx].acc_read = e->acc_read;
+	fs->file[idx].acc_update = e->acc_update;
 	return idx;
 }
 
+/* Returns the index of DF.MIC, or -1. */
 static int
-build_fs(struct vc_fs *fs, const char *serial)
+build_fs(struct vc_fs *fs)
 {
 	static const uint8_t aid[] = VC_MIC_AID;
 	static const uint8_t label[] = { 'M', 'I', 'C' };
-	uint8_t buf[DATA_SIZE];
+	static const struct ef_spec dir = { FID_DIR, SFI_DIR,
+	    VC_FT_TRANSPARENT, DIR_SIZE, 0, ACC_READ_DIR, ACC_UPDATE_NEVER };
 	mic_tlv_writer w;
 	size_t len;
-	int app;
+	int idx, app;
 
 	vc_fs_init(fs);
-
-	mic_tlv_writer_init(&w, buf, sizeof(buf));
+	if ((idx = add_ef(fs, 0, &dir)) < 0)
+		return -1;
+	mic_tlv_writer_init(&w, vc_fs_body(fs, idx), DIR_SIZE);
 	mic_tlv_open(&w, 0x61);
 	mic_tlv_put(&w, 0x4F, aid, sizeof(aid));
 	mic_tlv_put(&w, 0x50, label, sizeof(label));
 	mic_tlv_close(&w);
-	if (mic_tlv_writer_finish(&w, &len) != MIC_OK ||
-	    put_file(fs, 0, FID_DIR, SFI_DIR, buf, len, VC_AC_NEVER) < 0)
+	if (mic_tlv_writer_finish(&w, &len) != MIC_OK)
 		return -1;
-
 	if ((app = vc_fs_add_df(fs, 0, FID_APP, aid, sizeof(aid))) < 0)
 		return -1;
-
-	memset(buf, 0, CARD_SIZE);
-	mic_tlv_writer_init(&w, buf, CARD_SIZE);
-	mic_tlv_open(&w, 0x66);
-	mic_tlv_put(&w, 0x80, (const uint8_t *)serial, strlen(serial));
-	mic_tlv_close(&w);
-	if (mic_tlv_writer_finish(&w, &len) != MIC_OK ||
-	    put_file(fs, app, FID_CARD, SFI_CARD, buf, CARD_SIZE,
-	    VC_AC_ALWAYS) < 0)
-		return -1;
-
-	for (size_t i = 0; i < DATA_SIZE; i++)
-		buf[i] = (uint8_t)(i % 251);
-	if (put_file(fs, app, FID_DATA, SFI_DATA, buf, DATA_SIZE,
-	    VC_AC_ALWAYS) < 0)
-		return -1;
-
-	if (vc_fs_add_ef(fs, app, FID_LOG, SFI_LOG, VC_FT_CYCLIC,
-	    LOG_RECORDS * LOG_RECLEN, LOG_RECLEN) < 0)
-		return -1;
-	return 0;
-}
-
-/*
- * Step 1 knows only ALWAYS and NEVER. Later: the file's life cycle state
- * (a deactivated EF refuses reads and updates, a terminated DF everything)
- * and PIN, secure channel and terminal role conditions against
- * card->ram.security.
- */
-static uint16_t
-access_default(const struct vc_card *card, int idx, enum vc_op op)
-{
-	const struct vc_file *f = vc_fs_get(&card->nv.fs, idx);
-
-	if (f == NULL || (unsigned)op >= VC_OP_COUNT)
-		return SW_UNKNOWN;
-	if (f->ac[op] == VC_AC_ALWAYS)
-		return SW_OK;
-	return SW_SECURITY;
+	for (size_t i = 0; i < MIC_ARRAY_LEN(app_efs); i++)
+		if (add_ef(fs, app, &app_efs[i]) < 0)
+			return -1;
+	return app;
 }
 
 static int
@@ -306,29 +224,141 @@ valid_serial(const char *s)
 	return 1;
 }
 
+/* The chip serial for @p s; see vc_card_new() in vcard.h. */
+static int
+chip_serial(const char *s, uint8_t out[8])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t n = 0;
+
+	if (strlen(s) == 16 && mici_hex_decode(s, out, 8, &n) == MIC_OK &&
+	    n == 8)
+		return 0;
+	if (!EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen < 8) {
+		mici_debug("%s: SHA-256 failed", __func__);
+		return -1;
+	}
+	memcpy(out, md, 8);
+	return 0;
+}
+
+static void
+nv_header(struct vc_nv *nv)
+{
+	memcpy(nv->magic, VC_NV_MAGIC, sizeof(nv->magic));
+	mici_put_u16(nv->version, VC_NV_VERSION);
+	nv->byte_order = VC_NV_BYTE_ORDER;
+	nv->size = (uint32_t)sizeof(*nv);
+}
+
+static int
+is_bool(uint8_t v)
+{
+	return v == 0 || v == 1;
+}
+
+/*
+ * An image is hostile input as much as an APDU: a damaged or forged one
+ * must be refused, not trusted to index the file system.
+ */
+static int
+nv_valid(const struct vc_nv *nv, const struct vc_fs *layout)
+{
+	if (memcmp(nv->magic, VC_NV_MAGIC, sizeof(nv->magic)) != 0 ||
+	    mici_get_u16(nv->version) != VC_NV_VERSION ||
+	    nv->byte_order != VC_NV_BYTE_ORDER || nv->size != sizeof(*nv))
+		return 0;
+	if (nv->state < VC_STATE_BLANK || nv->state > VC_STATE_TERMINATED ||
+	    (nv->perso & ~PERSO_ALL) != 0 || !is_bool(nv->pin_set) ||
+	    !is_bool(nv->pin_transport) || !is_bool(nv->key_set) ||
+	    nv->pin_tries > PIN_TRIES || !is_bool(nv->last_valid) ||
+	    nv->last_rsp_len > RECEIPT_MAX)
+		return 0;
+	if (nv->last_valid && (nv->last_ins != 0x52 && nv->last_ins != 0x54))
+		return 0;
+	/* Between personalization and termination the card has both. */
+	if ((nv->state == VC_STATE_PERSONALIZED ||
+	    nv->state == VC_STATE_ACTIVE || nv->state == VC_STATE_BLOCKED) &&
+	    (!nv->pin_set || !nv->key_set))
+		return 0;
+	return vc_fs_same_layout(&nv->fs, layout) &&
+	    vc_fs_recstate_valid(&nv->fs);
+}
+
+static struct vc_card *
+card_alloc(unsigned flags)
+{
+	struct vc_card *card;
+
+	if ((card = calloc(1, sizeof(*card))) == NULL)
+		return NULL;
+	card->flags = flags;
+	ram_reset(card);
+	return card;
+}
+
 mic_rc
 vc_card_new(vc_card **out, const char *serial, unsigned flags)
 {
 	struct vc_card *card = NULL;
+	mic_rc rc = MIC_ERR_INTERNAL;
 
 	if (out == NULL || !valid_serial(serial) ||
 	    (flags & ~VC_CARD_T0_QUIRKS) != 0)
 		return MIC_ERR_INVALID_ARGUMENT;
 	*out = NULL;
-	if ((card = calloc(1, sizeof(*card))) == NULL)
+	if ((card = card_alloc(flags)) == NULL)
 		return MIC_ERR_NOMEM;
-	if (build_fs(&card->nv.fs, serial) < 0) {
-		mici_debug("%s: step-1 file system does not fit", __func__);
-		free(card);
-		return MIC_ERR_INTERNAL;
+	if ((card->app = build_fs(&card->nv.fs)) < 0) {
+		mici_debug("%s: the file system does not fit", __func__);
+		goto fail;
 	}
-	memcpy(card->nv.serial, serial, strlen(serial) + 1);
-	card->nv.lcs = VC_LCS_ACTIVATED;
-	card->flags = flags;
-	card->access = access_default;
-	ram_reset(card);
+	if (chip_serial(serial, card->nv.serial) < 0)
+		goto fail;
+	nv_header(&card->nv);
+	card->nv.state = VC_STATE_BLANK;
 	*out = card;
 	return MIC_OK;
+fail:
+	vc_card_free(&card);
+	return rc;
+}
+
+mic_rc
+vc_card_load(vc_card **out, const uint8_t *nv, size_t len, unsigned flags)
+{
+	struct vc_card *card = NULL;
+	mic_rc rc = MIC_ERR_INVALID_ARGUMENT;
+
+	if (out == NULL || nv == NULL || (flags & ~VC_CARD_T0_QUIRKS) != 0)
+		return MIC_ERR_INVALID_ARGUMENT;
+	*out = NULL;
+	if (len != sizeof(struct vc_nv)) {
+		mici_debug("%s: %zu bytes, want %zu", __func__, len,
+		    sizeof(struct vc_nv));
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if ((card = card_alloc(flags)) == NULL)
+		return MIC_ERR_NOMEM;
+	/* The layout the image must have, built where the copy will go. */
+	if ((card->app = build_fs(&card->work.fs)) < 0) {
+		rc = MIC_ERR_INTERNAL;
+		goto fail;
+	}
+	memcpy(&card->nv, nv, len);
+	if (!nv_valid(&card->nv, &card->work.fs)) {
+		mici_debug("%s: not a card image of layout %d", __func__,
+		    VC_NV_VERSION);
+		goto fail;
+	}
+	mici_wipe(&card->work, sizeof(card->work));
+	*out = card;
+	return MIC_OK;
+fail:
+	vc_card_free(&card);
+	return rc;
 }
 
 void
@@ -355,15 +385,256 @@ vc_card_reset(vc_card *card)
 		ram_reset(card);
 }
 
-/* Append @p len bytes to the response data. */
+void
+vc_card_set_commit(vc_card *card, vc_commit_fn *fn, void *arg)
+{
+	if (card == NULL)
+		return;
+	card->commit = fn;
+	card->commit_arg = arg;
+}
+
+void
+vc_card_nv(const vc_card *card, const uint8_t **nv, size_t *len)
+{
+	if (nv != NULL)
+		*nv = card != NULL ? (const uint8_t *)&card->nv : NULL;
+	if (len != NULL)
+		*len = card != NULL ? sizeof(card->nv) : 0;
+}
+
+enum vc_state
+vc_card_state(const vc_card *card)
+{
+	if (card == NULL)
+		return (enum vc_state)0;
+	return (enum vc_state)card->nv.state;
+}
+
+void
+vc_card_test_set_role(vc_card *card, enum vc_role role)
+{
+	if (card == NULL)
+		return;
+	if (role < VC_ROLE_NONE || role > VC_ROLE_BUREAU)
+		role = VC_ROLE_NONE;
+	card->ram.role = role;
+}
+
+/* --- persistence --------------------------------------------------------- */
+
+struct vc_nv *
+vc_nv_begin(struct vc_card *card)
+{
+	memcpy(&card->work, &card->nv, sizeof(card->work));
+	return &card->work;
+}
+
+void
+vc_nv_abort(struct vc_card *card)
+{
+	/* The copy holds the same secrets as the state. */
+	mici_wipe(&card->work, sizeof(card->work));
+}
+
+uint16_t
+vc_nv_commit(struct vc_card *card)
+{
+	mic_rc rc = MIC_OK;
+
+	if (card->commit != NULL)
+		rc = card->commit(card->commit_arg,
+		    (const uint8_t *)&card->work, sizeof(card->work));
+	if (rc != MIC_OK) {
+		mici_debug("%s: %s; the card keeps its state and goes mute",
+		    __func__, mic_strerror(rc));
+		vc_nv_abort(card);
+		card->ram.mute = 1;
+		return SW_MUTE;
+	}
+	/*
+	 * A copy, not a pointer swap: what vc_card_nv() handed out stays
+	 * where it was.
+	 */
+	memcpy(&card->nv, &card->work, sizeof(card->nv));
+	vc_nv_abort(card);
+	return SW_OK;
+}
+
+/* --- access conditions --------------------------------------------------- */
+
+enum {
+	AK_YES,          /* allowed */
+	AK_STATE,        /* 6985: wrong life cycle state */
+	AK_DENY,         /* 6982: never, whoever asks */
+	AK_ROLE,         /* a secure channel with one of the roles */
+	AK_ROLE_PIN,     /* one of the roles, and the PIN verified */
+	AK_PIN_OR_ROLE,  /* the PIN verified, or one of the roles */
+	AK_POLICY,       /* the roles, or hospital/pharmacy by EF.INSURANCE */
+};
+
+struct acl {
+	uint8_t kind;
+	uint8_t roles;   /* bit r: role r */
+};
+
+#define RB(r) (1u << (r))
+#define R_POS (RB(VC_ROLE_HOSPITAL) | RB(VC_ROLE_PHARMACY))
+#define R_BANK RB(VC_ROLE_BANK)
+#define R_AGENCY RB(VC_ROLE_AGENCY)
+#define R_ANY (R_POS | R_BANK | R_AGENCY | RB(VC_ROLE_BUREAU))
+#define YES { AK_YES, 0 }
+#define STA { AK_STATE, 0 }
+#define DNY { AK_DENY, 0 }
+
+/* docs/card-profile.md section 4.3; columns blank .. terminated. */
+static const struct acl acl_table[ACC_COUNT][5] = {
+	[ACC_READ_DIR] = { YES, YES, YES, YES, YES },
+	[ACC_READ_PUBLIC] = { STA, YES, YES, YES, STA },
+	[ACC_READ_PRIVATE] = { STA, { AK_ROLE, R_ANY },
+	    { AK_PIN_OR_ROLE, R_ANY }, { AK_ROLE, R_ANY }, STA },
+	[ACC_UPDATE_NEVER] = { DNY, DNY, DNY, DNY, STA },
+	[ACC_UPDATE_FAMILY] = { STA, STA, { AK_ROLE, R_BANK }, STA, STA },
+	[ACC_PERSO] = { { AK_ROLE, RB(VC_ROLE_BUREAU) }, STA, STA, STA, STA },
+	[ACC_VERIFY] = { STA, STA, YES, STA, STA },
+	[ACC_CHANGE] = { STA, YES, YES, STA, STA },
+	[ACC_RESET_PIN] = { STA, { AK_ROLE, R_BANK }, { AK_ROLE, R_BANK },
+	    STA, STA },
+	[ACC_ACTIVATE] = { STA, { AK_POLICY, R_BANK }, STA,
+	    { AK_ROLE, R_BANK | R_AGENCY }, STA },
+	[ACC_DEACTIVATE] = { STA, STA,
+	    { AK_ROLE, R_BANK | R_AGENCY | R_POS }, STA, STA },
+	[ACC_TERMINATE] = { STA, { AK_ROLE, R_BANK | R_AGENCY },
+	    { AK_ROLE, R_BANK | R_AGENCY }, { AK_ROLE, R_BANK | R_AGENCY },
+	    STA },
+	[ACC_DEBIT] = { STA, STA, { AK_ROLE_PIN, R_POS }, STA, STA },
+	[ACC_CREDIT] = { STA, STA, { AK_ROLE, R_AGENCY }, STA, STA },
+};
+
+#undef YES
+#undef STA
+#undef DNY
+
+/* Bit 1 of EF.INSURANCE tag 83: activation on first use is allowed. */
 static int
-rsp_put(struct vc_rsp *r, const uint8_t *p, size_t len)
+first_use_policy(const struct vc_card *card)
+{
+	int idx = vc_app_file(card, FID_INSURANCE);
+	uint8_t policy = 0;
+
+	if (idx < 0 || vc_tmpl_policy(vc_fs_cbody(&card->nv.fs, idx),
+	    INSURANCE_SIZE, &policy) < 0)
+		return 0;
+	return (policy & 0x01) != 0;
+}
+
+uint16_t
+vc_access(const struct vc_card *card, enum vc_acc acc)
+{
+	const struct acl *e;
+	unsigned role = RB(card->ram.role) & R_ANY;
+	int has_role;
+
+	if ((unsigned)acc >= ACC_COUNT || card->nv.state < VC_STATE_BLANK ||
+	    card->nv.state > VC_STATE_TERMINATED)
+		return SW_UNKNOWN;
+	e = &acl_table[acc][card->nv.state - VC_STATE_BLANK];
+	has_role = (role & e->roles) != 0;
+	switch (e->kind) {
+	case AK_YES:
+		return SW_OK;
+	case AK_STATE:
+		return SW_CONDITIONS;
+	case AK_DENY:
+		return SW_SECURITY;
+	case AK_ROLE:
+		return has_role ? SW_OK : SW_SECURITY;
+	case AK_ROLE_PIN:
+		return has_role && card->ram.pin_ok ? SW_OK : SW_SECURITY;
+	case AK_PIN_OR_ROLE:
+		return has_role || card->ram.pin_ok ? SW_OK : SW_SECURITY;
+	case AK_POLICY:
+		if (has_role || ((role & R_POS) && first_use_policy(card)))
+			return SW_OK;
+		return SW_SECURITY;
+	default:
+		return SW_UNKNOWN;
+	}
+}
+
+uint16_t
+vc_app_access(const struct vc_card *card, enum vc_acc acc)
+{
+	if (card->ram.cur_df != card->app)
+		return SW_NO_EF;
+	return vc_access(card, acc);
+}
+
+/* Is file @p idx the application DF or one of its EFs? */
+int
+vc_in_app(const struct vc_card *card, int idx)
+{
+	const struct vc_file *f = vc_fs_get(&card->nv.fs, idx);
+
+	return f != NULL && idx != 0 &&
+	    (idx == card->app || f->parent == card->app);
+}
+
+int
+vc_app_file(const struct vc_card *card, uint16_t fid)
+{
+	return vc_fs_find_child(&card->nv.fs, card->app, fid, 0);
+}
+
+/* Append @p len bytes to the response data. */
+int
+vc_rsp_put(struct vc_rsp *r, const uint8_t *p, size_t len)
 {
 	if (len > r->cap - r->off - r->len)
 		return -1;
 	memcpy(r->buf + r->off + r->len, p, len);
 	r->len += len;
 	return 0;
+}
+
+/* --- SELECT -------------------------------------------------------------- */
+
+/* Section 5: the application's files follow its life cycle. */
+static uint8_t
+file_lcs(const struct vc_card *card, int idx)
+{
+	if (!vc_in_app(card, idx))
+		return VC_LCS_ACTIVATED;
+	switch (card->nv.state) {
+	case VC_STATE_BLANK:
+		return VC_LCS_INITIALISATION;
+	case VC_STATE_ACTIVE:
+		return VC_LCS_ACTIVATED;
+	case VC_STATE_TERMINATED:
+		return VC_LCS_TERMINATED;
+	default:
+		return VC_LCS_DEACTIVATED;
+	}
+}
+
+/* Section 3.1: 6F { 84 AID, A5 { 80 MIC state, 81 chip serial } }. */
+static uint16_t
+app_fci(const struct vc_card *card, struct vc_rsp *r)
+{
+	const struct vc_file *f = vc_fs_get(&card->nv.fs, card->app);
+	mic_tlv_writer w;
+
+	mic_tlv_writer_init(&w, r->buf + r->off, r->cap - r->off);
+	mic_tlv_open(&w, 0x6F);
+	mic_tlv_put(&w, 0x84, f->aid, f->aid_len);
+	mic_tlv_open(&w, 0xA5);
+	mic_tlv_put_uint(&w, 0x80, card->nv.state, 1);
+	mic_tlv_put(&w, 0x81, card->nv.serial, sizeof(card->nv.serial));
+	mic_tlv_close(&w);
+	mic_tlv_close(&w);
+	if (mic_tlv_writer_finish(&w, &r->len) != MIC_OK)
+		return SW_UNKNOWN;
+	return SW_OK;
 }
 
 /*
@@ -377,7 +648,8 @@ rsp_put(struct vc_rsp *r, const uint8_t *p, size_t len)
  * occurrence; last and previous (01, 11) are refused with 6A86.
  *
  * P2 bits 4-3 choose the response data:
- *   00  FCI: template 6F holding the FCP data objects directly
+ *   00  FCI: for DF.MIC the profile's 6F { 84, A5 }; for other files
+ *       template 6F holding the FCP data objects directly
  *   01  FCP: template 62 with 82 descriptor, 83 FID, 84 DF name, 80 size,
  *       88 SFI, 8A life cycle (see vc_fs_fcp())
  *   10  FMD: template 64 holding 84 DF name for a named DF, else empty
@@ -410,12 +682,16 @@ select_response(struct vc_card *card, int idx, uint8_t p2, struct vc_rsp *r)
 		break;
 	case 0x04:
 		tag = 0x62;
-		if ((n = vc_fs_fcp(&card->nv.fs, idx, fcp, sizeof(fcp))) == 0)
+		if ((n = vc_fs_fcp(&card->nv.fs, idx, file_lcs(card, idx), fcp,
+		    sizeof(fcp))) == 0)
 			return SW_UNKNOWN;
 		break;
 	default:
+		if (idx == card->app)
+			return app_fci(card, r);
 		tag = 0x6F;
-		if ((n = vc_fs_fcp(&card->nv.fs, idx, fcp, sizeof(fcp))) == 0)
+		if ((n = vc_fs_fcp(&card->nv.fs, idx, file_lcs(card, idx), fcp,
+		    sizeof(fcp))) == 0)
 			return SW_UNKNOWN;
 		break;
 	}
@@ -471,6 +747,23 @@ select_target(const struct vc_card *card, const mic_apdu *a, int *idx)
 	return *idx < 0 ? SW_NOT_FOUND : SW_OK;
 }
 
+/* Section 3.1: the application says whether it is usable. */
+static uint16_t
+select_status(const struct vc_card *card, int idx)
+{
+	if (!vc_in_app(card, idx))
+		return SW_OK;
+	switch (card->nv.state) {
+	case VC_STATE_PERSONALIZED:
+	case VC_STATE_BLOCKED:
+		return SW_DEACTIVATED;
+	case VC_STATE_TERMINATED:
+		return SW_TERMINATED;
+	default:
+		return SW_OK;
+	}
+}
+
 static uint16_t
 cmd_select(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
 {
@@ -482,7 +775,6 @@ cmd_select(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
 		return SW_P1P2;
 	if ((sw = select_target(card, &req->a, &idx)) != SW_OK)
 		return sw;
-	/* Later: a deactivated file answers 6283, a terminated DF 6285. */
 	if (vc_fs_is_df(fs, idx)) {
 		card->ram.cur_df = idx;
 		card->ram.cur_ef = -1;
@@ -490,99 +782,21 @@ cmd_select(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
 		card->ram.cur_df = fs->file[idx].parent;
 		card->ram.cur_ef = idx;
 	}
-	return select_response(card, idx, req->a.p2, r);
-}
-
-/*
- * The EF that READ BINARY and UPDATE BINARY address: P1 bit 8 set means
- * P1 bits 5-1 are an SFI in the current DF and P2 the offset (0-255), with
- * P1 bits 7-6 zero; otherwise the current EF at the 15-bit offset P1-P2.
- */
-static uint16_t
-binary_target(const struct vc_card *card, const mic_apdu *a, enum vc_op op,
-    int *idx, size_t *off)
-{
-	const struct vc_fs *fs = &card->nv.fs;
-	uint16_t sw;
-
-	if (a->p1 & 0x80) {
-		uint8_t sfi = a->p1 & 0x1F;
-		if ((a->p1 & 0x60) != 0 || sfi == 0 || sfi == 31)
-			return SW_P1P2;
-		if ((*idx = vc_fs_find_sfi(fs, card->ram.cur_df, sfi)) < 0)
-			return SW_NOT_FOUND;
-		*off = a->p2;
-	} else {
-		if ((*idx = card->ram.cur_ef) < 0)
-			return SW_NO_EF;
-		*off = ((size_t)a->p1 << 8) | a->p2;
-	}
-	if (fs->file[*idx].type != VC_FT_TRANSPARENT)
-		return SW_FILE_TYPE;
-	if ((sw = card->access(card, *idx, op)) != SW_OK)
+	/*
+	 * Section 3.5: a SELECT ends the PIN's verified state. It also starts
+	 * a new STORE DATA sequence (blocks from 00 again).
+	 */
+	card->ram.pin_ok = 0;
+	card->ram.perso_block = 0;
+	if ((sw = select_response(card, idx, req->a.p2, r)) != SW_OK)
 		return sw;
-	return SW_OK;
-}
-
-/*
- * READ BINARY (clause 11.3.3). Offset at or beyond the end: 6B00. Le of 00
- * or 0000 reads up to the end of the file within 256 or 65536 bytes, with
- * 9000; any other Le reaching past the end returns what there is, with 6282.
- */
-static uint16_t
-cmd_read_binary(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
-{
-	const mic_apdu *a = &req->a;
-	size_t off = 0, avail, n;
-	uint16_t sw;
-	int idx = -1;
-
-	if (a->nc != 0 || a->ne == 0)
-		return SW_WRONG_LENGTH;
-	if ((sw = binary_target(card, a, VC_OP_READ, &idx, &off)) != SW_OK)
-		return sw;
-	card->ram.cur_df = card->nv.fs.file[idx].parent;
-	card->ram.cur_ef = idx;
-	if (off >= card->nv.fs.file[idx].size)
-		return SW_OFFSET;
-	avail = card->nv.fs.file[idx].size - off;
-	n = avail < a->ne ? avail : a->ne;
-	if (rsp_put(r, vc_fs_body(&card->nv.fs, idx) + off, n) < 0)
-		return SW_UNKNOWN;
-	return n < a->ne && !req->le_max ? SW_EOF : SW_OK;
-}
-
-/*
- * UPDATE BINARY (clause 11.3.5), RAM only in step 1. Offset at or beyond
- * the end: 6B00; data running past the end: 6A84, and nothing is written.
- */
-static uint16_t
-cmd_update_binary(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
-{
-	const mic_apdu *a = &req->a;
-	size_t off = 0, size;
-	uint16_t sw;
-	int idx = -1;
-
-	(void)r;
-	if (a->nc == 0 || a->ne != 0)
-		return SW_WRONG_LENGTH;
-	if ((sw = binary_target(card, a, VC_OP_UPDATE, &idx, &off)) != SW_OK)
-		return sw;
-	card->ram.cur_df = card->nv.fs.file[idx].parent;
-	card->ram.cur_ef = idx;
-	size = card->nv.fs.file[idx].size;
-	if (off >= size)
-		return SW_OFFSET;
-	if (a->nc > size - off)
-		return SW_NO_MEMORY;
-	memcpy(vc_fs_body(&card->nv.fs, idx) + off, a->data, a->nc);
-	return SW_OK;
+	return select_status(card, idx);
 }
 
 /*
  * GET RESPONSE (clause 11.7.1): only right after the command that left
- * data; otherwise 6985.
+ * data; otherwise 6985. It is part of the transport, so it works in every
+ * life cycle state: a terminated card's FCI may need it.
  */
 static uint16_t
 cmd_get_response(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
@@ -599,25 +813,28 @@ cmd_get_response(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
 	return req->pend.sw;
 }
 
+/* --- dispatch ------------------------------------------------------------ */
+
 /*
- * CLA (ISO/IEC 7816-4 clause 5.4.1). Only the interindustry classes are
- * known; this card has the basic channel only and no secure messaging yet.
+ * CLA (ISO/IEC 7816-4 clause 5.4.1). The interindustry classes, and the
+ * proprietary class 80-9F coded like the first interindustry range (bit 10
+ * chaining, bits 0C secure messaging, bits 03 channel), as GlobalPlatform
+ * does. This card has the basic channel only and no secure messaging yet.
  */
 static uint16_t
-check_cla(uint8_t cla)
+check_cla(uint8_t cla, int *prop)
 {
 	unsigned chan, sm;
 
-	if (cla == 0xFF || (cla & 0x80) != 0)
-		return SW_CLA;   /* invalid, or proprietary: none yet */
-	if ((cla & 0xE0) == 0x00) {
+	*prop = (cla & 0xE0) == 0x80;
+	if ((cla & 0xE0) == 0x00 || *prop) {
 		chan = cla & 0x03;
 		sm = (cla >> 2) & 0x03;
 	} else if ((cla & 0xC0) == 0x40) {
 		chan = 4 + (cla & 0x0F);
 		sm = (cla >> 5) & 0x01;
 	} else
-		return SW_CLA;   /* 001x xxxx is reserved */
+		return SW_CLA;   /* 001x xxxx reserved, A0-FF proprietary */
 	if (chan != 0)
 		return SW_CHANNEL;
 	if (sm != 0)
@@ -696,7 +913,7 @@ dispatch(struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
     struct vc_req *req, struct vc_rsp *r)
 {
 	const struct vc_cmd *c;
-	int more, chained;
+	int more, chained, prop = 0;
 	uint16_t sw;
 
 	if (cmd_len < 4 || mic_apdu_decode(cmd, cmd_len, &req->a) != MIC_OK) {
@@ -707,10 +924,14 @@ dispatch(struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
 	req->le_max = req->a.ne == (req->ext ? MIC_APDU_NE_MAX_EXT :
 	    MIC_APDU_NE_MAX_SHORT);
 	req->is_case2 = req->a.nc == 0 && req->a.ne > 0;
-	if ((sw = check_cla(req->a.cla)) != SW_OK ||
-	    (c = find_cmd(req->a.ins)) == NULL) {
+	if ((sw = check_cla(req->a.cla, &prop)) != SW_OK) {
 		chain_abort(card);
-		return sw != SW_OK ? sw : SW_INS;
+		return sw;
+	}
+	if ((c = find_cmd(req->a.ins)) == NULL ||
+	    (c->flags & (prop ? CMD_PROP : CMD_ISO)) == 0) {
+		chain_abort(card);
+		return c == NULL ? SW_INS : SW_CLA;
 	}
 	more = (req->a.cla & CLA_CHAIN) != 0;
 	chained = more || card->ram.chain.active;
@@ -810,6 +1031,8 @@ vc_card_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 		return MIC_ERR_INVALID_ARGUMENT;
 	if (*rsp_len < 2)
 		return MIC_ERR_BUFFER_TOO_SMALL;
+	if (card->ram.mute)
+		return MIC_ERR_IO;
 	memset(&req, 0, sizeof(req));
 	/* Data left for GET RESPONSE lasts exactly one command. */
 	req.pend = card->ram.pend;
@@ -819,6 +1042,10 @@ vc_card_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	r.off = 0;
 	r.len = 0;
 	sw = dispatch(card, cmd, cmd_len, &req, &r);
+	if (card->ram.mute) {
+		mici_debug("%s: torn write, no answer", __func__);
+		return MIC_ERR_IO;
+	}
 	return respond(card, &req, req.a.ins == 0xC0 && cmd_len >= 4, &r, sw,
 	    rsp, rsp_len);
 }

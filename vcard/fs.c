@@ -1,3 +1,8 @@
+/*
+ * The card's file system: a fixed table of files over one byte pool. See
+ * fs.h. Nothing here knows the MIC profile; card.c builds the profile's
+ * files with it.
+ */
 #include <string.h>
 
 #include <mic/tlv.h>
@@ -12,7 +17,6 @@ vc_fs_init(struct vc_fs *fs)
 	memset(fs, 0, sizeof(*fs));
 	mf->fid = VC_FID_MF;
 	mf->type = VC_FT_DF;
-	mf->lcs = VC_LCS_ACTIVATED;
 	mf->parent = 0;
 	fs->nfiles = 1;
 }
@@ -43,7 +47,6 @@ new_file(struct vc_fs *fs, int parent, uint16_t fid)
 	f = &fs->file[fs->nfiles];
 	memset(f, 0, sizeof(*f));
 	f->fid = fid;
-	f->lcs = VC_LCS_ACTIVATED;
 	f->parent = (uint8_t)parent;
 	return f;
 }
@@ -75,7 +78,7 @@ vc_fs_add_ef(struct vc_fs *fs, int parent, uint16_t fid, uint8_t sfi,
 	if (type == VC_FT_DF || sfi > 30 || size > VC_FS_POOL - fs->pool_used)
 		return -1;
 	if (record && (rec_len == 0 || rec_len > 0xFFFF || size % rec_len != 0 ||
-	    size / rec_len > 254))
+	    size / rec_len > VC_REC_MAX))
 		return -1;
 	if (!record && rec_len != 0)
 		return -1;
@@ -112,6 +115,15 @@ vc_fs_body(struct vc_fs *fs, int idx)
 	return &fs->pool[fs->file[idx].off];
 }
 
+const uint8_t *
+vc_fs_cbody(const struct vc_fs *fs, int idx)
+{
+	if (idx < 0 || (uint32_t)idx >= fs->nfiles ||
+	    fs->file[idx].type == VC_FT_DF)
+		return NULL;
+	return &fs->pool[fs->file[idx].off];
+}
+
 int
 vc_fs_is_df(const struct vc_fs *fs, int idx)
 {
@@ -125,6 +137,77 @@ vc_fs_is_record(const struct vc_fs *fs, int idx)
 
 	return f != NULL && (f->type == VC_FT_LINEAR_FIXED ||
 	    f->type == VC_FT_CYCLIC);
+}
+
+unsigned
+vc_fs_record_count(const struct vc_fs *fs, int idx)
+{
+	const struct vc_file *f = vc_fs_get(fs, idx);
+
+	if (f == NULL)
+		return 0;
+	if (f->type == VC_FT_LINEAR_FIXED)
+		return f->rec_max;
+	if (f->type == VC_FT_CYCLIC)
+		return fs->rec[idx].count;
+	return 0;
+}
+
+/*
+ * The physical slot of record @p recno. A cyclic EF writes slots in order;
+ * the newest record sits just before the next slot to write.
+ */
+static int
+record_slot(const struct vc_fs *fs, int idx, unsigned recno, unsigned *slot)
+{
+	const struct vc_file *f = vc_fs_get(fs, idx);
+
+	if (f == NULL || recno == 0 || recno > vc_fs_record_count(fs, idx))
+		return -1;
+	if (f->type == VC_FT_LINEAR_FIXED)
+		*slot = recno - 1;
+	else
+		*slot = (fs->rec[idx].next + f->rec_max - recno) % f->rec_max;
+	return 0;
+}
+
+const uint8_t *
+vc_fs_record(const struct vc_fs *fs, int idx, unsigned recno)
+{
+	unsigned slot;
+
+	if (record_slot(fs, idx, recno, &slot) < 0)
+		return NULL;
+	return vc_fs_cbody(fs, idx) + (size_t)slot * fs->file[idx].rec_len;
+}
+
+uint8_t *
+vc_fs_record_w(struct vc_fs *fs, int idx, unsigned recno)
+{
+	unsigned slot;
+
+	if (!vc_fs_is_record(fs, idx) ||
+	    fs->file[idx].type != VC_FT_LINEAR_FIXED ||
+	    record_slot(fs, idx, recno, &slot) < 0)
+		return NULL;
+	return vc_fs_body(fs, idx) + (size_t)slot * fs->file[idx].rec_len;
+}
+
+int
+vc_fs_cyclic_append(struct vc_fs *fs, int idx, const uint8_t *rec,
+    size_t len)
+{
+	const struct vc_file *f = vc_fs_get(fs, idx);
+	struct vc_recstate *rs;
+
+	if (f == NULL || f->type != VC_FT_CYCLIC || len != f->rec_len)
+		return -1;
+	rs = &fs->rec[idx];
+	memcpy(vc_fs_body(fs, idx) + (size_t)rs->next * f->rec_len, rec, len);
+	rs->next = (uint8_t)((rs->next + 1u) % f->rec_max);
+	if (rs->count < f->rec_max)
+		rs->count++;
+	return 0;
 }
 
 int
@@ -213,7 +296,8 @@ put_descriptor(mic_tlv_writer *w, const struct vc_file *f)
 }
 
 size_t
-vc_fs_fcp(const struct vc_fs *fs, int idx, uint8_t *buf, size_t cap)
+vc_fs_fcp(const struct vc_fs *fs, int idx, uint8_t lcs, uint8_t *buf,
+    size_t cap)
 {
 	const struct vc_file *f = vc_fs_get(fs, idx);
 	mic_tlv_writer w;
@@ -233,8 +317,35 @@ vc_fs_fcp(const struct vc_fs *fs, int idx, uint8_t *buf, size_t cap)
 		if (f->sfi != 0)
 			mic_tlv_put_uint(&w, 0x88, (uint64_t)f->sfi << 3, 1);
 	}
-	mic_tlv_put_uint(&w, 0x8A, f->lcs, 1);
+	mic_tlv_put_uint(&w, 0x8A, lcs, 1);
 	if (mic_tlv_writer_finish(&w, &len) != MIC_OK)
 		return 0;
 	return len;
+}
+
+int
+vc_fs_same_layout(const struct vc_fs *a, const struct vc_fs *b)
+{
+	return a->nfiles == b->nfiles && a->pool_used == b->pool_used &&
+	    memcmp(a->file, b->file, sizeof(a->file)) == 0;
+}
+
+int
+vc_fs_recstate_valid(const struct vc_fs *fs)
+{
+	for (size_t i = 0; i < VC_FS_MAX_FILES; i++) {
+		const struct vc_recstate *rs = &fs->rec[i];
+		if (i >= fs->nfiles || fs->file[i].type != VC_FT_CYCLIC) {
+			if (rs->next != 0 || rs->count != 0)
+				return 0;
+			continue;
+		}
+		if (rs->next >= fs->file[i].rec_max ||
+		    rs->count > fs->file[i].rec_max)
+			return 0;
+		/* Until the EF is full, the next slot is the count. */
+		if (rs->count < fs->file[i].rec_max && rs->next != rs->count)
+			return 0;
+	}
+	return 1;
 }

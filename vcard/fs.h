@@ -1,11 +1,12 @@
 /*
  * The card's file system (ISO/IEC 7816-4 clause 7): a tree of DFs and EFs,
- * transparent and record EFs, file and short file identifiers, DF names,
- * a life cycle status per file and an access condition per operation.
+ * transparent, linear fixed and cyclic EFs, file and short file
+ * identifiers, DF names, and per file the access classes that the card's
+ * access table (card.c) interprets.
  *
- * Everything here is persistent card state and is kept free of pointers:
- * files refer to their parent by index and to their body by an offset in
- * one data pool, so the whole struct can later be written to a card image
+ * Everything here is persistent card state and is kept free of pointers and
+ * of padding: files refer to their parent by index and to their body by an
+ * offset in one data pool, so the whole struct is written to the card image
  * as it is. RAM state (the current DF and EF) lives in the card, not here.
  */
 #ifndef VC_FS_H
@@ -14,10 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VC_FS_MAX_FILES 32
-#define VC_FS_POOL 8192      /* bytes for all EF bodies together */
+#define VC_FS_MAX_FILES 16
+#define VC_FS_POOL 6144      /* bytes for all EF bodies together */
 #define VC_AID_MAX 16        /* DF names are 1 to 16 bytes */
 #define VC_FID_MF 0x3F00
+#define VC_REC_MAX 254       /* records per record EF (P1 is one byte) */
 
 /* File types; the value is the ISO 7816-4 file descriptor byte (tag 82). */
 enum vc_ftype {
@@ -36,46 +38,37 @@ enum vc_lcs {
 	VC_LCS_TERMINATED = 0x0C,
 };
 
-/* Operations that have their own access condition on a file. */
-enum vc_op {
-	VC_OP_READ = 0,    /* READ BINARY / READ RECORD */
-	VC_OP_UPDATE,      /* UPDATE BINARY / UPDATE RECORD */
-	VC_OP_APPEND,      /* APPEND RECORD */
-	VC_OP_ACTIVATE,    /* ACTIVATE FILE */
-	VC_OP_DEACTIVATE,  /* DEACTIVATE FILE */
-	VC_OP_TERMINATE,   /* TERMINATE DF / EF */
-	VC_OP_COUNT
+/* 36 bytes, no padding: the struct is stored as it is. */
+struct vc_file {
+	uint16_t fid;
+	uint8_t type;       /* enum vc_ftype */
+	uint8_t sfi;        /* 1..30, 0 = none */
+	uint8_t parent;     /* index of the parent DF; the MF is its own parent */
+	uint8_t aid_len;    /* DFs: length of the DF name, 0 = none */
+	uint8_t acc_read;   /* access class of READ BINARY / READ RECORD */
+	uint8_t acc_update; /* access class of UPDATE RECORD */
+	uint8_t aid[VC_AID_MAX];
+	uint16_t rec_len;   /* record EFs: the fixed record length */
+	uint16_t rec_max;   /* record EFs: number of records */
+	uint32_t off;       /* EFs: body offset in the pool */
+	uint32_t size;      /* EFs: body size in bytes */
 };
 
 /*
- * Access conditions. One byte per operation; the values between ALWAYS and
- * NEVER are left for PIN, secure-channel and terminal-role conditions, which
- * the card's access hook evaluates against the RAM security status.
+ * Where a cyclic EF stands: the physical slot the next record goes to and
+ * how many records were ever written (at most rec_max). Linear fixed EFs
+ * need none: all their records exist from the start.
  */
-enum vc_ac {
-	VC_AC_ALWAYS = 0x00,
-	VC_AC_NEVER = 0xFF,
-};
-
-struct vc_file {
-	uint16_t fid;
-	uint8_t type;      /* enum vc_ftype */
-	uint8_t sfi;       /* 1..30, 0 = none */
-	uint8_t lcs;       /* enum vc_lcs */
-	uint8_t parent;    /* index of the parent DF; the MF is its own parent */
-	uint8_t aid_len;   /* DFs: length of the DF name, 0 = none */
-	uint8_t aid[VC_AID_MAX];
-	uint8_t ac[VC_OP_COUNT];
-	uint16_t rec_len;  /* record EFs: the fixed record length */
-	uint16_t rec_max;  /* record EFs: number of records */
-	uint32_t off;      /* EFs: body offset in the pool */
-	uint32_t size;     /* EFs: body size in bytes */
+struct vc_recstate {
+	uint8_t next;
+	uint8_t count;
 };
 
 struct vc_fs {
 	struct vc_file file[VC_FS_MAX_FILES]; /* file[0] is the MF */
 	uint32_t nfiles;
 	uint32_t pool_used;
+	struct vc_recstate rec[VC_FS_MAX_FILES];
 	uint8_t pool[VC_FS_POOL];
 };
 
@@ -96,8 +89,30 @@ int vc_fs_add_ef(struct vc_fs *fs, int parent, uint16_t fid, uint8_t sfi,
 
 const struct vc_file *vc_fs_get(const struct vc_fs *fs, int idx);
 uint8_t *vc_fs_body(struct vc_fs *fs, int idx);
+const uint8_t *vc_fs_cbody(const struct vc_fs *fs, int idx);
 int vc_fs_is_df(const struct vc_fs *fs, int idx);
 int vc_fs_is_record(const struct vc_fs *fs, int idx);
+
+/*
+ * Record @p recno (1-based) of a record EF as ISO 7816-4 numbers it: for a
+ * linear fixed EF the physical record, for a cyclic EF record 1 is the
+ * newest. NULL when the EF has no such record (never written, or past the
+ * end).
+ */
+const uint8_t *vc_fs_record(const struct vc_fs *fs, int idx, unsigned recno);
+
+/* Record @p recno of a linear fixed EF, for writing; NULL as above. */
+uint8_t *vc_fs_record_w(struct vc_fs *fs, int idx, unsigned recno);
+
+/*
+ * Write a new record 1 into a cyclic EF, the oldest record making room
+ * once it is full. @p len must be the record length. Returns 0 or -1.
+ */
+int vc_fs_cyclic_append(struct vc_fs *fs, int idx, const uint8_t *rec,
+    size_t len);
+
+/* Number of records that exist: rec_max, or a cyclic EF's count. */
+unsigned vc_fs_record_count(const struct vc_fs *fs, int idx);
 
 /*
  * Find a file by FID the way SELECT with P1=00 searches (ISO 7816-4 clause
@@ -122,9 +137,21 @@ int vc_fs_find_name(const struct vc_fs *fs, const uint8_t *name, size_t len,
 /*
  * The file control parameters of a file as a sequence of BER-TLV data
  * objects, without the enclosing template: 82, 83, 84 (DFs with a name),
- * 80 (EFs), 88 (EFs with an SFI), 8A.
+ * 80 (EFs), 88 (EFs with an SFI), 8A with @p lcs. The life cycle is the
+ * card's to say (it follows the application's state), so it is a parameter.
  * Returns the length written, or 0 if @p cap is too small.
  */
-size_t vc_fs_fcp(const struct vc_fs *fs, int idx, uint8_t *buf, size_t cap);
+size_t vc_fs_fcp(const struct vc_fs *fs, int idx, uint8_t lcs, uint8_t *buf,
+    size_t cap);
+
+/*
+ * Is the table of files (not the bodies nor the record positions) of @p a
+ * the same as that of @p b? A loaded image must have exactly the layout the
+ * card builds, so that no stored index or offset can point astray.
+ */
+int vc_fs_same_layout(const struct vc_fs *a, const struct vc_fs *b);
+
+/* Are the record positions of @p fs within their files? */
+int vc_fs_recstate_valid(const struct vc_fs *fs);
 
 #endif

@@ -12,6 +12,18 @@
  * every APDU would stall for a delayed ACK (about 40 ms). TCP_QUICKACK is
  * not sticky on Linux, so it is set again after every recv(). Our own
  * response goes out in one send() with TCP_NODELAY.
+ *
+ * Removal and re-insertion: vpcd finds out that a card left when its next
+ * presence poll (a GET ATR) fails on the old socket, and only then accepts
+ * a new connection. So closing the socket and connecting again at once
+ * still shows pcscd one poll with the reader empty: a removal followed by
+ * an insertion, which is what a hopper swapping cards must look like.
+ *
+ * Hooks (vcard.h): the event hook hears of power on, reset, power off, a
+ * lost write and the card leaving, and may swap the card (the hopper, a
+ * reload after a lost write); the APDU hook sees every command before and
+ * after the card, and can cut the power there (tear simulation). The
+ * removed flag takes the card out of the reader until it clears.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -38,14 +50,37 @@
 #define CTRL_GET_ATR 0x04
 
 #define FRAME_MAX 0xFFFFu   /* the 2-byte length field */
-#define POLL_MS 250         /* how often a blocked read looks at *stop */
+#define POLL_MS 250         /* how often a blocked read looks at the flags */
+/*
+ * How long a card that lost power in the middle of a command stays out.
+ * vpcd drops the connection itself when an exchange fails and accepts the
+ * next one at its next presence poll, so a card that came straight back
+ * would never be seen gone: pcscd would not power it up, and its
+ * applications would not learn that the card was reset. Two polls of
+ * pcscd (0.4 s each) with a margin.
+ */
+#define LOST_GAP_MS 1000
 
-enum io_result { IO_OK, IO_EOF, IO_STOP, IO_ERROR };
+/*
+ * How a session with vpcd ended, or goes on (IO_OK):
+ *   IO_EOF       vpcd closed the connection: reconnect
+ *   IO_STOP      *cfg->stop was set: end the run
+ *   IO_REMOVED   *cfg->removed was set: wait for re-insertion
+ *   IO_REINSERT  a hook asked to leave and come back: reconnect
+ *   IO_LOST      power lost mid-command: reconnect after LOST_GAP_MS
+ *   IO_CUT       a hook cut the power (VC_ACT_STOP): end the run
+ *   IO_ERROR     a socket or engine failure: end the run with an error
+ */
+enum io_result {
+	IO_OK, IO_EOF, IO_STOP, IO_REMOVED, IO_REINSERT, IO_LOST, IO_CUT,
+	IO_ERROR
+};
 
 struct session {
-	vc_card *card;
+	vc_card **card;
 	const vc_vpcd_cfg *cfg;
 	int fd;
+	unsigned long seq;   /* command APDUs so far, over the whole run */
 	uint8_t in[FRAME_MAX];
 	uint8_t out[2 + FRAME_MAX];
 };
@@ -74,6 +109,12 @@ stopped(const vc_vpcd_cfg *cfg)
 	return cfg->stop != NULL && *cfg->stop != 0;
 }
 
+static int
+removed(const vc_vpcd_cfg *cfg)
+{
+	return cfg->removed != NULL && *cfg->removed != 0;
+}
+
 static void
 quickack(int fd)
 {
@@ -81,6 +122,25 @@ quickack(int fd)
 
 	/* Best effort: without it the link is only slow, not wrong. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
+/* Tell the event hook; map its answer to how the session goes on. */
+static enum io_result
+notify(struct session *s, int event)
+{
+	int act;
+
+	if (s->cfg->event == NULL)
+		act = VC_ACT_CONTINUE;
+	else
+		act = s->cfg->event(s->cfg->arg, event, s->card);
+	if (act == VC_ACT_STOP)
+		return IO_CUT;
+	if (*s->card == NULL) {
+		say(s->cfg, "event hook left no card in the reader");
+		return IO_ERROR;
+	}
+	return act == VC_ACT_REINSERT ? IO_REINSERT : IO_OK;
 }
 
 static enum io_result
@@ -95,6 +155,8 @@ read_full(struct session *s, uint8_t *buf, size_t len)
 
 		if (stopped(s->cfg))
 			return IO_STOP;
+		if (removed(s->cfg))
+			return IO_REMOVED;
 		if ((r = poll(&pfd, 1, POLL_MS)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -155,20 +217,20 @@ on_control(struct session *s, uint8_t ctl)
 
 	switch (ctl) {
 	case CTRL_POWER_OFF:
-		vc_card_power_off(s->card);
+		vc_card_power_off(*s->card);
 		say(s->cfg, "powered off");
-		return IO_OK;
+		return notify(s, VC_EV_POWER_OFF);
 	case CTRL_POWER_ON:
-		vc_card_reset(s->card);
+		vc_card_reset(*s->card);
 		say(s->cfg, "powered on");
-		return IO_OK;
+		return notify(s, VC_EV_POWER_ON);
 	case CTRL_RESET:
-		vc_card_reset(s->card);
+		vc_card_reset(*s->card);
 		say(s->cfg, "reset");
-		return IO_OK;
+		return notify(s, VC_EV_RESET);
 	case CTRL_GET_ATR:
 		/* pcscd polls this a few times a second: not logged. */
-		if ((n = vc_card_atr(s->card, s->out + 2, VC_ATR_MAX)) == 0)
+		if ((n = vc_card_atr(*s->card, s->out + 2, VC_ATR_MAX)) == 0)
 			return IO_ERROR;
 		return send_frame(s, n);
 	default:
@@ -177,20 +239,52 @@ on_control(struct session *s, uint8_t ctl)
 	}
 }
 
+static int
+apdu_hook(struct session *s, int phase)
+{
+	if (s->cfg->apdu == NULL)
+		return VC_ACT_CONTINUE;
+	return s->cfg->apdu(s->cfg->arg, phase, s->seq);
+}
+
 static enum io_result
 on_apdu(struct session *s, size_t len)
 {
 	size_t rlen = FRAME_MAX;
+	enum io_result r;
 	mic_rc rc;
 
+	s->seq++;
+	if (apdu_hook(s, VC_APDU_BEFORE) == VC_ACT_STOP) {
+		say(s->cfg, "power cut before APDU %lu reached the card",
+		    s->seq);
+		return IO_CUT;
+	}
 	if (s->cfg->trace != NULL)
 		s->cfg->trace(s->cfg->arg, VC_TRACE_CMD, s->in, len);
-	rc = vc_card_transmit(s->card, s->in, len, s->out + 2, &rlen);
+	rc = vc_card_transmit(*s->card, s->in, len, s->out + 2, &rlen);
+	if (rc == MIC_ERR_IO) {
+		/*
+		 * The card lost power in the middle of a write: it is mute,
+		 * as a torn card is, so it cannot answer. Leave the reader
+		 * unless the hook ends the run; the hook may reload the card
+		 * from what its image really holds.
+		 */
+		say(s->cfg, "APDU %lu: the card's write failed: power lost; "
+		    "leaving the reader", s->seq);
+		r = notify(s, VC_EV_WRITE_LOST);
+		return r == IO_OK || r == IO_REINSERT ? IO_LOST : r;
+	}
 	if (rc != MIC_OK) {
 		/* Cannot happen with a valid card; answer rather than hang. */
 		say(s->cfg, "card engine failed (%d)", (int)rc);
 		mici_put_u16(s->out + 2, 0x6F00);
 		rlen = 2;
+	}
+	if (apdu_hook(s, VC_APDU_AFTER) == VC_ACT_STOP) {
+		say(s->cfg, "power cut after APDU %lu, before its response",
+		    s->seq);
+		return IO_CUT;
 	}
 	if (s->cfg->trace != NULL)
 		s->cfg->trace(s->cfg->arg, VC_TRACE_RSP, s->out + 2, rlen);
@@ -283,15 +377,33 @@ connect_bounded(const vc_vpcd_cfg *cfg)
 	return fd;
 }
 
+/* Sleep @p ms in slices, waking early when the run stops. */
+static void
+pause_ms(const vc_vpcd_cfg *cfg, unsigned ms)
+{
+	for (unsigned t = 0; t < ms && !stopped(cfg); t += POLL_MS)
+		sleep_ms(ms - t < POLL_MS ? ms - t : POLL_MS);
+}
+
+/* Out of the reader until *cfg->removed clears (or the run stops). */
+static void
+wait_reinserted(const vc_vpcd_cfg *cfg)
+{
+	while (removed(cfg) && !stopped(cfg))
+		sleep_ms(POLL_MS);
+	if (!stopped(cfg))
+		say(cfg, "inserted again");
+}
+
 mic_rc
-vc_vpcd_run(vc_card *card, const vc_vpcd_cfg *cfg)
+vc_vpcd_run(vc_card **card, const vc_vpcd_cfg *cfg)
 {
 	struct session *s = NULL;
 	mic_rc rc = MIC_ERR_IO;
 	enum io_result r;
 
-	if (card == NULL || cfg == NULL || cfg->host == NULL ||
-	    cfg->port == NULL)
+	if (card == NULL || *card == NULL || cfg == NULL ||
+	    cfg->host == NULL || cfg->port == NULL)
 		return MIC_ERR_INVALID_ARGUMENT;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return MIC_ERR_NOMEM;
@@ -299,24 +411,53 @@ vc_vpcd_run(vc_card *card, const vc_vpcd_cfg *cfg)
 	s->cfg = cfg;
 	s->fd = -1;
 	for (;;) {
+		if (removed(cfg))
+			wait_reinserted(cfg);
 		if ((s->fd = connect_bounded(cfg)) < 0) {
 			rc = stopped(cfg) ? MIC_OK : MIC_ERR_IO;
 			goto out;
 		}
 		say(cfg, "connected to vpcd on %s:%s", cfg->host, cfg->port);
 		r = serve(s);
+		/* Closing is what pcscd sees as the card leaving. */
 		close(s->fd);
 		s->fd = -1;
-		/* Whatever happened, the card left the reader: RAM is gone. */
-		vc_card_power_off(card);
-		if (r == IO_STOP) {
+		/* Whatever happened, the card left the reader: RAM is gone.
+		 * (A hook that ended the run may have taken the card.) */
+		if (*card != NULL)
+			vc_card_power_off(*card);
+		switch (r) {
+		case IO_CUT:
+			rc = MIC_OK;
+			goto out;
+		case IO_REINSERT:
+			say(cfg, "left the reader; inserting the card again");
+			continue;
+		case IO_LOST:
+			say(cfg, "out of the reader for %u ms, then back",
+			    LOST_GAP_MS);
+			pause_ms(cfg, LOST_GAP_MS);
+			continue;
+		case IO_STOP:
 			say(cfg, "removed from the reader");
+			break;
+		case IO_REMOVED:
+			say(cfg, "removed from the reader; waiting to be "
+			    "inserted again");
+			break;
+		case IO_EOF:
+			say(cfg, "vpcd closed the connection; reconnecting");
+			break;
+		default:
+			break;
+		}
+		/* The hook hears of every departure it did not ask for. */
+		if (notify(s, VC_EV_LEFT) == IO_CUT || r == IO_STOP) {
 			rc = MIC_OK;
 			goto out;
 		}
-		if (r == IO_ERROR)
+		if (r == IO_ERROR || *card == NULL)
 			goto out;
-		say(cfg, "vpcd closed the connection; reconnecting");
 	}
 out:
 	if (s->fd >= 0)

@@ -1,0 +1,167 @@
+/*
+ * libmic: reading a MIC card over a transport.
+ *
+ * A mic_card_t is the MIC application on one card, reached through a
+ * mic_tx_t that the caller owns and keeps open for the card's lifetime.
+ * It speaks only what docs/card-profile.md specifies: one SELECT by AID,
+ * then READ BINARY and READ RECORD by short file identifier, never a
+ * probing SELECT.
+ *
+ * The card installs a reset hook on the transport. After another
+ * application reset the card, the transport reconnects and calls it; the
+ * hook selects the application again, reads the FCI and compares the chip
+ * serial, so a different card is refused with MIC_ERR_CARD_CHANGED, and a
+ * PIN verified before the reset is reported with MIC_ERR_CARD_RESET rather
+ * than lost silently. Only one mic_card_t may use a mic_tx_t at a time.
+ *
+ * A status word other than 9000 comes back as its mic_rc (mic_sw_rc()), e.g.
+ * MIC_SW_SECURITY_STATUS when EF.ACCOUNT is read without the PIN. Besides
+ * the errors listed per function, every function that talks to the card may
+ * return the transport's errors (see mic_tx_transmit()).
+ */
+#ifndef MIC_CARD_H
+#define MIC_CARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mic/err.h>
+#include <mic/profile.h>
+#include <mic/tx.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mic_card mic_card_t;
+
+/** What mic_card_read() reads. */
+#define MIC_READ_CARD 0x01u       /**< EF.CARD */
+#define MIC_READ_HOLDER 0x02u     /**< EF.HOLDER */
+#define MIC_READ_INSURANCE 0x04u  /**< EF.INSURANCE */
+/** The files any terminal may read without PIN or secure channel. */
+#define MIC_READ_PUBLIC (MIC_READ_CARD | MIC_READ_HOLDER | MIC_READ_INSURANCE)
+
+#define MIC_PIN_MIN 6   /**< fewest PIN digits */
+#define MIC_PIN_MAX 12  /**< most PIN digits */
+
+/**
+ * Select the MIC application (SELECT by AID, P2 00: one APDU), parse its
+ * FCI and install the reset hook on @p tx. @p tx is borrowed: it must
+ * outlive the card, and mic_card_free() does not close it.
+ * @param out  receives the card; NULL on failure
+ * @retval MIC_OK                    selected; the state and chip serial are known
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p out or @p tx
+ * @retval MIC_ERR_NOMEM             out of memory
+ * @retval MIC_SW_FILE_NOT_FOUND     no MIC application on the card
+ * @retval MIC_RC_SW(sw)             any other status word than 9000, 6283, 6285
+ * @retval MIC_ERR_RESPONSE          the FCI names another AID, or its state
+ *                                   contradicts the status word (9000 for
+ *                                   blank or active, 6283 for personalized
+ *                                   or blocked, 6285 for terminated)
+ * plus every error of mic_fci_decode() for a malformed FCI.
+ */
+mic_rc mic_card_open(mic_card_t **out, mic_tx_t *tx);
+
+/**
+ * Remove the reset hook from the transport, wipe and free the card, and set
+ * @p *card to NULL. The transport stays open. NULL-safe.
+ */
+void mic_card_free(mic_card_t **card);
+
+/** The lifecycle state of the last FCI (at open or after a reset); 0 for NULL. */
+mic_state mic_card_state(const mic_card_t *card);
+
+/**
+ * Copy the chip serial, which identifies the chip for life.
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL pointers
+ * @retval MIC_ERR_BUFFER_TOO_SMALL  @p cap < MIC_CHIP_SERIAL_LEN
+ */
+mic_rc mic_card_chip_serial(const mic_card_t *card, uint8_t *out, size_t cap);
+
+/**
+ * Read and decode the files named by @p what (MIC_READ_*) with one READ
+ * BINARY by SFI each, all inside one transaction. Either every file is read
+ * and decoded and the card's objects are replaced, or none is.
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p card, or @p what empty or with
+ *                                   unknown bits
+ * @retval MIC_ERR_NOMEM             out of memory
+ * @retval MIC_SW_CONDITIONS         the card is blank or terminated
+ * @retval MIC_RC_SW(sw)             another status word than 9000 or 6282
+ * plus every error of the decoders (MIC_ERR_NOT_FOUND for a file never
+ * written, MIC_ERR_TEMPLATE, MIC_ERR_IDNUM_CHECK, ...).
+ */
+mic_rc mic_card_read(mic_card_t *card, unsigned what);
+
+/** EF.CARD as last read by mic_card_read(), owned by the card; NULL before. */
+const mic_cardinfo_t *mic_card_info(const mic_card_t *card);
+/** EF.HOLDER as last read, owned by the card; NULL before. */
+const mic_holder_t *mic_card_holder(const mic_card_t *card);
+/** EF.INSURANCE as last read, owned by the card; NULL before. */
+const mic_insurance_t *mic_card_insurance(const mic_card_t *card);
+
+/**
+ * VERIFY the PIN (reference 81) with an ISO 9564-1 format 2 PIN block. The
+ * APDU is flagged MIC_APDU_SENSITIVE, and the block is wiped after use. With
+ * @p pin NULL, VERIFY without data asks whether the PIN is verified; it
+ * costs no try.
+ * @param pin         6-12 decimal digits, or NULL to ask
+ * @param tries_left  receives the tries left after 63Cx, 0 after 6983, and
+ *                    -1 when the card did not say; may be NULL
+ * @retval MIC_OK                    verified
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p card, or a PIN that is not
+ *                                   6-12 digits (nothing sent)
+ * @retval MIC_RC_SW(0x63Cx)         wrong PIN, or not verified when asked;
+ *                                   x tries left
+ * @retval MIC_SW_AUTH_BLOCKED       the PIN is blocked
+ * @retval MIC_SW_CONDITIONS         the card is not active, or still holds
+ *                                   the transport PIN
+ * @retval MIC_SW_WRONG_DATA         the card found the PIN block malformed
+ */
+mic_rc mic_card_verify_pin(mic_card_t *card, const char *pin, int *tries_left);
+
+/** Did the last mic_card_verify_pin() succeed, with no reset or SELECT since? */
+int mic_card_pin_verified(const mic_card_t *card);
+
+/**
+ * Read EF.ACCOUNT into @p acct (after the PIN, or in a secure channel).
+ * @retval MIC_OK
+ * @retval MIC_SW_SECURITY_STATUS  neither PIN nor secure channel
+ * plus every error of mic_account_decode().
+ */
+mic_rc mic_card_read_account(mic_card_t *card, mic_account_t *acct);
+
+/**
+ * Read EF.ACTIVATION into @p act.
+ * @retval MIC_OK
+ * @retval MIC_ERR_NOT_FOUND  the card was never activated (the file is all 00)
+ * plus every error of mic_activation_decode().
+ */
+mic_rc mic_card_read_activation(mic_card_t *card, mic_activation_t *act);
+
+/**
+ * Read EF.LOG record @p index (1 is the newest) into @p rec.
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  @p index outside 1-MIC_LOG_RECORDS (nothing sent)
+ * @retval MIC_SW_RECORD_NOT_FOUND   no transaction logged there yet
+ * @retval MIC_SW_SECURITY_STATUS    neither PIN nor secure channel
+ * plus every error of mic_logrec_decode().
+ */
+mic_rc mic_card_read_log(mic_card_t *card, unsigned index, mic_logrec_t *rec);
+
+/**
+ * Read EF.FAMILY record @p record into @p m.
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  @p record outside 1-MIC_FAMILY_RECORDS (nothing sent)
+ * @retval MIC_ERR_NOT_FOUND         a free record: no member bound there
+ * @retval MIC_SW_SECURITY_STATUS    neither PIN nor secure channel
+ * plus every error of mic_member_decode().
+ */
+mic_rc mic_card_read_family(mic_card_t *card, unsigned record, mic_member_t *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,41 @@
+/*
+ * Internal helpers of libmic/ shared across its files. Not installed; the
+ * mici_ prefix keeps them out of the export map.
+ */
+#ifndef MIC_MICI_H
+#define MIC_MICI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mic/err.h>
+#include <mic/idnum.h>
+#include <mic/profile.h>
+
+/** The rows of @p table, sorted by code (generated: tables.c). */
+const mic_code_entry *mici_code_entries(mic_code_table table, size_t *n);
+
+/** Are the @p n bytes at @p s all ASCII digits? */
+int mici_digits(const char *s, size_t n);
+
+/**
+ * Is @p s (8 digits YYYYMMDD, or 14 digits YYYYMMDDhhmmss when @p n is 14)
+ * a real Gregorian date and time, year 0001-9999? @p s must hold @p n
+ * digits (mici_digits()).
+ */
+int mici_date_real(const char *s, size_t n);
+
+/** Today's local date as "YYYYMMDD". @retval MIC_ERR_INTERNAL  no clock */
+mic_rc mici_today(char out[9]);
+
+/**
+ * mic_idnum_check() with the choice whether a lower-case x is accepted:
+ * card data holds X, a person typing may not.
+ */
+mic_rc mici_idnum_check(const char *s, const char *today, int allow_lower,
+    mic_idnum_info *info);
+
+/** Is @p prefix (2 digits) the address-code prefix of an ID number? */
+int mici_idnum_prefix_ok(const char *prefix);
+
+#endif

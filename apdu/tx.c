@@ -23,6 +23,16 @@
  *   - every chunk but the last is sent with CLA | 0x10 and without Le; the
  *     last carries the caller's CLA and Le. A chunk answered with anything
  *     but 9000 ends the chain, and that response is the command's result.
+ *
+ * Secure messaging (mic_tx_set_sm()) sits above all of that: the logical
+ * command is wrapped before the length form and chaining are chosen, and
+ * the whole response is unwrapped once GET RESPONSE has collected it, as
+ * GlobalPlatform's SCP03 protects the command and response "as a whole"
+ * (Amendment D 6.2) and ISO/IEC 7816-4 5.3.4 leaves GET RESPONSE outside
+ * secure messaging. The channel is never silently dropped: once it ends
+ * (a bad response, a card reset, an exchange that failed after wrapping)
+ * every transmit fails with MIC_ERR_SM_CLOSED until the caller installs a
+ * new layer or explicitly goes plain.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -55,6 +65,9 @@
 #define SW1_WRONG_LE 0x6Cu
 #define CLA_PROPRIETARY 0x80u
 #define CLA_CHAIN 0x10u
+#define CLA_SM_BITS 0x0Cu   /* b4 b3 of a first-interindustry-style CLA */
+#define SW_SM_MISSING 0x6987u
+#define SW_SM_INCORRECT 0x6988u
 #define INS_GET_RESPONSE 0xC0u
 #define INS_SELECT 0xA4u
 #define P1_SELECT_DF_NAME 0x04u
@@ -77,6 +90,11 @@ struct mic_tx {
 	size_t rbuf_dirty;     /* rbuf bytes that held a sensitive response */
 	uint8_t sel[TX_SEL_MAX];
 	size_t sel_len;        /* 0: no application to re-select */
+	mic_tx_sm_ops sm;      /* the secure messaging layer, if sm_ctx */
+	void *sm_ctx;
+	int sm_lost;           /* a channel ended: refuse until set_sm */
+	uint8_t *sm_cbuf;      /* the protected command's data field */
+	uint8_t *sm_rbuf;      /* the protected response, collected */
 };
 
 /* One mic_tx_transmit() call. */
@@ -316,6 +334,9 @@ tx_collect(mic_tx_t *tx, struct xfer *x, size_t rlen)
 	gr.cla = x->cmd->cla;
 	if (cla_iso_coded(gr.cla))
 		gr.cla &= (uint8_t)~CLA_CHAIN;
+	/* GET RESPONSE is not protected (ISO/IEC 7816-4 5.3.4). */
+	if ((gr.cla & 0x60u) == 0)
+		gr.cla &= (uint8_t)~CLA_SM_BITS;
 	gr.ins = INS_GET_RESPONSE;
 	for (round = 0;; round++) {
 		sw = rsp_sw(tx, rlen);
@@ -452,9 +473,9 @@ fail:
  * nothing.
  */
 static void
-tx_note_select(mic_tx_t *tx, const struct xfer *x, mic_rc rc)
+tx_note_select(mic_tx_t *tx, const mic_apdu *c, const struct xfer *x,
+    mic_rc rc)
 {
-	const mic_apdu *c = x->cmd;
 	mic_apdu a;
 	size_t len;
 
@@ -495,12 +516,88 @@ check_cmd(const mic_tx_t *tx, const mic_apdu *cmd)
 	return MIC_OK;
 }
 
+/*
+ * End the secure messaging layer: the session's keys are wiped by its close
+ * function. @p lost: the channel ended without the caller asking, so
+ * transmits are refused until mic_tx_set_sm() acknowledges it.
+ */
+static void
+sm_end(mic_tx_t *tx, int lost)
+{
+	void *ctx = tx->sm_ctx;
+
+	if (ctx != NULL) {
+		tx->sm_ctx = NULL;
+		tx->sm.close(ctx);
+		memset(&tx->sm, 0, sizeof(tx->sm));
+		if (lost)
+			tx->sm_lost = 1;
+	}
+}
+
+/* Wrap @p cmd into @p w; errors that leave the session intact keep it. */
+static mic_rc
+sm_wrap(mic_tx_t *tx, const mic_apdu *cmd, mic_apdu *w)
+{
+	mic_rc rc;
+
+	if ((rc = tx->sm.wrap(tx->sm_ctx, cmd, w, tx->sm_cbuf,
+	    MIC_APDU_NC_MAX_EXT)) == MIC_OK)
+		return MIC_OK;
+	mici_debug("%s: wrap: %d", __func__, (int)rc);
+	if (rc != MIC_ERR_APDU_TOO_LONG && rc != MIC_ERR_INVALID_ARGUMENT &&
+	    rc != MIC_ERR_UNSUPPORTED)
+		sm_end(tx, 1);
+
+	return rc;
+}
+
+/*
+ * The response to a wrapped command is in sm_rbuf: unwrap it into the
+ * caller's buffer. Only a response that verified but does not fit keeps
+ * the channel; a card that answers 6987/6988 has dropped it already, and
+ * one that refused part of a chain is out of step with us.
+ */
+static mic_rc
+sm_unwrap(mic_tx_t *tx, const struct xfer *x, uint8_t *rsp, size_t cap,
+    size_t *len)
+{
+	mic_rc rc;
+
+	rc = tx->sm.unwrap(tx->sm_ctx, tx->sm_rbuf, x->len, x->sw, rsp, cap,
+	    len);
+	if (rc != MIC_OK) {
+		mici_debug("%s: unwrap: %d", __func__, (int)rc);
+		if (rc != MIC_ERR_BUFFER_TOO_SMALL)
+			sm_end(tx, 1);
+		return rc;
+	}
+	if (x->sw == SW_SM_MISSING || x->sw == SW_SM_INCORRECT) {
+		mici_debug("%s: the card dropped the channel (%04X)", __func__,
+		    x->sw);
+		sm_end(tx, 1);
+	} else if (x->stopped) {
+		/*
+		 * The card refused a chunk of the chain: it never checked the
+		 * command, so its MAC chain stayed where ours moved on.
+		 */
+		mici_debug("%s: chain refused (%04X): ends out of step",
+		    __func__, x->sw);
+		sm_end(tx, 1);
+	}
+
+	return MIC_OK;
+}
+
 mic_rc
 mic_tx_transmit(mic_tx_t *tx, const mic_apdu *cmd, uint8_t *rsp,
     size_t cap, size_t *rsp_len, uint16_t *sw)
 {
 	struct xfer x;
+	mic_apdu w;
+	size_t len = 0;
 	int implicit = 0;
+	int sm, unwrap;
 	mic_rc rc;
 
 	if (rsp_len != NULL)
@@ -512,16 +609,36 @@ mic_tx_transmit(mic_tx_t *tx, const mic_apdu *cmd, uint8_t *rsp,
 		mici_debug("%s: NULL argument", __func__);
 		return MIC_ERR_INVALID_ARGUMENT;
 	}
+	if (tx->sm_lost) {
+		mici_debug("%s: the secure channel has ended", __func__);
+		return MIC_ERR_SM_CLOSED;
+	}
 	if ((rc = check_cmd(tx, cmd)) != MIC_OK)
 		return rc;
 	memset(&x, 0, sizeof(x));
+	memset(&w, 0, sizeof(w));
 	x.cmd = cmd;
 	x.sensitive = mic_apdu_is_sensitive(cmd);
 	x.rsp = rsp;
 	x.cap = cap;
-	if (tx->depth == 0 && tx->ops.begin != NULL) {
-		if ((rc = mic_tx_begin(tx)) != MIC_OK)
+	if ((unwrap = sm = tx->sm_ctx != NULL)) {
+		if ((rc = sm_wrap(tx, cmd, &w)) != MIC_OK)
 			return rc;
+		/* Wrapping changes neither the class nor Ne: no new limit. */
+		if ((rc = check_cmd(tx, &w)) != MIC_OK) {
+			sm_end(tx, 1);
+			return rc;
+		}
+		x.cmd = &w;
+		x.rsp = tx->sm_rbuf;
+		x.cap = MIC_APDU_NE_MAX_EXT;
+	}
+	if (tx->depth == 0 && tx->ops.begin != NULL) {
+		if ((rc = mic_tx_begin(tx)) != MIC_OK) {
+			/* The card never saw it, but the session counted it. */
+			sm_end(tx, sm);
+			return rc;
+		}
 		implicit = 1;
 	}
 	rc = tx_run(tx, &x);
@@ -529,15 +646,43 @@ mic_tx_transmit(mic_tx_t *tx, const mic_apdu *cmd, uint8_t *rsp,
 	 * The backend reports a reset before the APDU reaches the card, so
 	 * a command the card has not fully received can be sent again. Once
 	 * it has (a reset during GET RESPONSE), resending could run it twice.
+	 * Inside a secure channel nothing is resent: the reset took the
+	 * card's session with it, and the caller must know it now runs
+	 * unauthenticated. The link is still recovered for the next call.
 	 */
-	if (rc == MIC_ERR_CARD_RESET && !x.executed && !tx->recovering &&
-	    (rc = tx_recover(tx)) == MIC_OK)
-		rc = tx_run(tx, &x);
+	if (rc == MIC_ERR_CARD_RESET && !tx->recovering) {
+		if (sm) {
+			/* Ended first, so the reset hook runs in plain APDUs. */
+			sm_end(tx, 0);
+			if (!x.executed && (rc = tx_recover(tx)) == MIC_OK)
+				rc = MIC_ERR_CARD_RESET;
+			/* Unless the hook opened a new channel, refuse. */
+			if (tx->sm_ctx == NULL)
+				tx->sm_lost = 1;
+			unwrap = 0;
+		} else if (!x.executed && (rc = tx_recover(tx)) == MIC_OK)
+			rc = tx_run(tx, &x);
+	}
 	if (tx->rbuf_dirty > 0) {
 		mici_wipe(tx->rbuf, tx->rbuf_dirty);
 		tx->rbuf_dirty = 0;
 	}
-	tx_note_select(tx, &x, rc);
+	if (unwrap) {
+		if (rc == MIC_OK)
+			rc = sm_unwrap(tx, &x, rsp, cap, &len);
+		else
+			sm_end(tx, 1);
+	} else
+		len = x.len;
+	/*
+	 * A layer that does not encrypt leaves a PIN or key in plain in the
+	 * protected buffers; wipe them for the commands the trace masks.
+	 */
+	if (sm && x.sensitive) {
+		mici_wipe(tx->sm_cbuf, w.nc);
+		mici_wipe(tx->sm_rbuf, x.len);
+	}
+	tx_note_select(tx, cmd, &x, rc);
 	/*
 	 * The exchange's outcome is what the caller needs: the card has
 	 * acted on the command whatever happens to the release.
@@ -546,10 +691,11 @@ mic_tx_transmit(mic_tx_t *tx, const mic_apdu *cmd, uint8_t *rsp,
 		mici_debug("%s: implicit end failed", __func__);
 	if (rc != MIC_OK) {
 		/* No half response for a caller that only checks rsp_len. */
-		mici_wipe(rsp, x.len);
+		if (x.rsp == rsp)
+			mici_wipe(rsp, x.len);
 		return rc;
 	}
-	*rsp_len = x.len;
+	*rsp_len = len;
 	*sw = x.sw;
 
 	return MIC_OK;
@@ -609,11 +755,18 @@ mic_tx_free(mic_tx_t **txp)
 
 	if (txp == NULL || (tx = *txp) == NULL)
 		return;
+	sm_end(tx, 0);
 	tx->ops.close(tx->io);
 	mici_wipe(tx->cbuf, TX_BUF_SIZE);
 	mici_wipe(tx->rbuf, TX_BUF_SIZE);
 	free(tx->cbuf);
 	free(tx->rbuf);
+	if (tx->sm_cbuf != NULL)
+		mici_wipe(tx->sm_cbuf, MIC_APDU_NC_MAX_EXT);
+	if (tx->sm_rbuf != NULL)
+		mici_wipe(tx->sm_rbuf, MIC_APDU_NE_MAX_EXT);
+	free(tx->sm_cbuf);
+	free(tx->sm_rbuf);
 	mici_wipe(tx, sizeof(*tx));
 	free(tx);
 	*txp = NULL;
@@ -703,6 +856,8 @@ mic_tx_reset(mic_tx_t *tx)
 		return MIC_ERR_UNSUPPORTED;
 	}
 	tx->sel_len = 0;
+	/* A reset ends the card's secure channel whatever the outcome. */
+	sm_end(tx, 1);
 	if ((rc = tx->ops.reset(tx->io)) != MIC_OK) {
 		mici_debug("%s: reset: %d", __func__, (int)rc);
 		return rc;
@@ -756,6 +911,52 @@ mic_tx_set_trace(mic_tx_t *tx, mic_tx_trace_fn *fn, void *arg)
 		return;
 	tx->trace = fn;
 	tx->trace_arg = arg;
+}
+
+mic_rc
+mic_tx_set_sm(mic_tx_t *tx, const mic_tx_sm_ops *ops, void *ctx)
+{
+	if (tx == NULL || (ops != NULL && (ops->wrap == NULL ||
+	    ops->unwrap == NULL || ops->close == NULL || ctx == NULL))) {
+		mici_debug("%s: invalid argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	/*
+	 * Allocated once, with the first layer, so that a transmit inside a
+	 * channel allocates nothing either. Protected data are ciphertext:
+	 * they are not wiped per APDU.
+	 */
+	if (ops != NULL && tx->sm_cbuf == NULL) {
+		if ((tx->sm_cbuf = malloc(MIC_APDU_NC_MAX_EXT)) == NULL) {
+			mici_debug("%s: malloc", __func__);
+			return MIC_ERR_NOMEM;
+		}
+	}
+	if (ops != NULL && tx->sm_rbuf == NULL) {
+		if ((tx->sm_rbuf = malloc(MIC_APDU_NE_MAX_EXT)) == NULL) {
+			mici_debug("%s: malloc", __func__);
+			return MIC_ERR_NOMEM;
+		}
+	}
+	sm_end(tx, 0);
+	tx->sm_lost = 0;
+	if (ops != NULL) {
+		tx->sm = *ops;
+		tx->sm_ctx = ctx;
+	}
+
+	return MIC_OK;
+}
+
+mic_tx_sm_state
+mic_tx_get_sm_state(const mic_tx_t *tx)
+{
+	if (tx == NULL)
+		return MIC_TX_SM_OFF;
+	if (tx->sm_ctx != NULL)
+		return MIC_TX_SM_ON;
+
+	return tx->sm_lost ? MIC_TX_SM_LOST : MIC_TX_SM_OFF;
 }
 
 void

@@ -11,7 +11,9 @@
  *   - recovery after another application reset the card: reconnect,
  *     re-select the last application, let the caller confirm it is the same
  *     card, then resend once;
- *   - a trace hook that never sees PINs or keys.
+ *   - a trace hook that never sees PINs or keys;
+ *   - an optional secure messaging layer (mic_tx_set_sm()) that protects
+ *     every command and response.
  *
  * A mic_tx_t is not thread-safe; give each thread its own (as PC/SC wants one
  * SCARDCONTEXT per thread).
@@ -90,7 +92,15 @@ void mic_tx_set_caps(mic_tx_t *tx, const mic_tx_caps *caps);
  * @retval MIC_ERR_CARD_CHANGED      the card was reset and another card answered
  * @retval MIC_ERR_CARD_RESET        the card was reset and recovery was not
  *                                   possible (or the command may have run)
+ * @retval MIC_ERR_SM_CLOSED         a secure channel ended earlier (see
+ *                                   mic_tx_set_sm()); nothing was sent
+ * @retval MIC_ERR_SM_MAC            the response's MAC did not verify; the
+ *                                   secure channel is now closed
+ * @retval MIC_ERR_SM_FORMAT         the protected response was malformed;
+ *                                   the secure channel is now closed
  * plus the backend's errors (MIC_ERR_CARD_REMOVED, MIC_ERR_NO_SERVICE, ...).
+ * Inside a secure channel, MIC_ERR_CARD_RESET means the card was reset and
+ * the channel is gone: the command was not resent, unprotected or otherwise.
  */
 mic_rc mic_tx_transmit(mic_tx_t *tx, const mic_apdu *cmd, uint8_t *rsp,
     size_t cap, size_t *rsp_len, uint16_t *sw);
@@ -137,6 +147,67 @@ enum { MIC_TRACE_CMD = 0, MIC_TRACE_RSP = 1 };
  */
 typedef void mic_tx_trace_fn(void *arg, int dir, const uint8_t *buf, size_t len);
 void mic_tx_set_trace(mic_tx_t *tx, mic_tx_trace_fn *fn, void *arg);
+
+/**
+ * A secure messaging layer, e.g. the SCP03-style protection that
+ * mic_scp11a_open() and mic_scp11b_open() install. Once installed, every
+ * mic_tx_transmit() passes the caller's logical command through wrap before
+ * length choice and chaining, and the whole collected response (after GET
+ * RESPONSE) through unwrap, so the trace hook sees protected APDUs and the
+ * caller plain ones. GET RESPONSE itself is never wrapped.
+ */
+typedef struct mic_tx_sm_ops {
+	/**
+	 * Protect @p cmd into @p out, whose data points into @p buf (@p cap
+	 * bytes). MIC_ERR_APDU_TOO_LONG, MIC_ERR_INVALID_ARGUMENT and
+	 * MIC_ERR_UNSUPPORTED must leave the session unchanged (the command
+	 * is refused, the channel stays); any other error ends the channel.
+	 */
+	mic_rc (*wrap)(void *ctx, const mic_apdu *cmd, mic_apdu *out,
+	    uint8_t *buf, size_t cap);
+	/**
+	 * Verify and strip the protection of @p rsp_len response bytes with
+	 * status word @p sw into @p out (@p cap bytes). MIC_ERR_BUFFER_TOO_SMALL
+	 * means the response verified but does not fit; any other error ends
+	 * the channel.
+	 */
+	mic_rc (*unwrap)(void *ctx, const uint8_t *rsp, size_t rsp_len,
+	    uint16_t sw, uint8_t *out, size_t cap, size_t *out_len);
+	/** The channel is over: wipe the keys and free @p ctx. */
+	void (*close)(void *ctx);
+} mic_tx_sm_ops;
+
+/**
+ * Install the secure messaging layer @p ops with session @p ctx, or with
+ * @p ops NULL go back to plain APDUs. Either way a layer already installed
+ * is closed first, and a channel lost earlier is forgotten.
+ *
+ * On success the mic_tx_t owns @p ctx and calls ops->close(ctx) exactly
+ * once: when a later mic_tx_set_sm() replaces it, when mic_tx_free() runs,
+ * or when the channel ends on its own. It ends on its own, and then every
+ * mic_tx_transmit() fails with MIC_ERR_SM_CLOSED until mic_tx_set_sm() is
+ * called again, never silently sending plain APDUs, when:
+ *   - a response fails unwrap (MIC_ERR_SM_MAC, MIC_ERR_SM_FORMAT, ...);
+ *   - the card answers 6987 or 6988 (it dropped the channel: the caller
+ *     gets that status word once);
+ *   - the card was reset, by mic_tx_reset() or by another application
+ *     (the command in flight fails with MIC_ERR_CARD_RESET);
+ *   - the exchange failed after wrap, so the two ends may be out of step.
+ * On failure @p ctx is still the caller's and the old layer stays.
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p tx, or @p ops with a NULL
+ *                                   function or a NULL @p ctx
+ * @retval MIC_ERR_NOMEM             the layer's buffers could not be allocated
+ */
+mic_rc mic_tx_set_sm(mic_tx_t *tx, const mic_tx_sm_ops *ops, void *ctx);
+
+/** Where a mic_tx_t stands with secure messaging. */
+typedef enum mic_tx_sm_state {
+	MIC_TX_SM_OFF = 0,   /**< plain APDUs */
+	MIC_TX_SM_ON = 1,    /**< a layer protects every APDU */
+	MIC_TX_SM_LOST = 2,  /**< the channel ended; transmits are refused */
+} mic_tx_sm_state;
+
+mic_tx_sm_state mic_tx_get_sm_state(const mic_tx_t *tx);
 
 /** Counters, for diagnostics and benchmarks. */
 typedef struct mic_tx_stats {

@@ -1,0 +1,140 @@
+/*
+ * Internal interfaces of the trust code (pki.c, keyprov.c, sod.c): shared
+ * OpenSSL helpers, the PKCS#11 URI parser and the security-object codec.
+ * Not installed. Every function here is mici_-prefixed and stays local to
+ * libmic.so.
+ */
+#ifndef MIC_TRUST_INT_H
+#define MIC_TRUST_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/types.h>
+#include <openssl/x509.h>
+
+#include <mic/keyprov.h>
+#include <mic/pki.h>
+#include <mic/sod.h>
+
+#include "internal.h"
+
+/* The GB/T 32918.2 (GM/T 0009) default signer identifier for SM2. */
+#define MICI_SM2_ID "1234567812345678"
+#define MICI_SM2_ID_LEN 16
+
+/** The one digest of a suite: "SHA256" or "SM3". */
+const char *mici_suite_md(mic_suite suite);
+
+/** Log OpenSSL's error queue through mici_debug, then clear it. */
+void mici_ossl_debug(const char *func, const char *what);
+
+/** A key provider over @p pkey, which it takes (MIC_ERR_UNSUPPORTED: no suite's). */
+mic_rc mici_keyprov_wrap(EVP_PKEY *pkey, mic_keyprov_t **out);
+
+/** Which suite @p pkey belongs to; 0 if neither (not P-256, not SM2). */
+mic_suite mici_pkey_suite(const EVP_PKEY *pkey);
+
+/**
+ * Initialize @p mctx to sign with @p pkey under its suite's digest, with the
+ * SM2 identifier set for SM2 keys.
+ */
+mic_rc mici_sign_init(EVP_MD_CTX *mctx, EVP_PKEY *pkey, mic_suite suite);
+
+/**
+ * An SM2-signed certificate or request is verified with the signer's
+ * identifier, which OpenSSL 3.0 does not default: set it on @p x if its
+ * signature is SM2-with-SM3. NULL-safe.
+ */
+mic_rc mici_x509_sm2_id(X509 *x);
+mic_rc mici_x509_req_sm2_id(X509_REQ *r);
+
+/**
+ * The certificate at the start of @p buf (DER; what follows its outer TLV
+ * is ignored, as padding of a transparent EF).
+ * @retval MIC_ERR_CERT_FORMAT  not a certificate
+ */
+mic_rc mici_x509_parse(const uint8_t *buf, size_t len, X509 **out);
+
+/** An OID from its dotted text, without touching OpenSSL's global table. */
+ASN1_OBJECT *mici_oid(const char *dotted);
+
+/**
+ * Chain and purpose checks shared by mic_cert_verify() and
+ * mic_sod_verify(); @p extra (may be NULL) are further untrusted CAs.
+ */
+mic_rc mici_cert_verify(const mic_trust_t *t, X509 *leaf,
+    STACK_OF(X509) *extra, mic_cert_kind kind);
+
+/** Write @p len bytes to @p path atomically (temp file, fsync, rename). */
+mic_rc mici_write_file(const char *path, const void *data, size_t len,
+    unsigned mode, int force);
+
+/**
+ * Read a whole regular file of at most @p max bytes into a new buffer.
+ * With @p private_only, refuse a file group or others may access.
+ * @retval MIC_ERR_IO               missing, unreadable, not regular, too big
+ * @retval MIC_ERR_KEY_PERMISSIONS  @p private_only and mode & 077
+ */
+mic_rc mici_read_file(const char *path, size_t max, int private_only,
+    uint8_t **data, size_t *len);
+
+/* ---- PKCS#11 URIs (RFC 7512), the subset libmic understands ---- */
+
+#define MICI_P11_LABEL_MAX 32    /* CK_TOKEN_INFO label */
+#define MICI_P11_SHORT_MAX 32    /* manufacturer, model, serial */
+#define MICI_P11_OBJECT_MAX 128
+#define MICI_P11_ID_MAX 64
+#define MICI_P11_PATH_MAX 1024
+
+typedef struct mici_p11uri {
+	char token[MICI_P11_LABEL_MAX + 1];
+	char manufacturer[MICI_P11_SHORT_MAX + 1];
+	char model[MICI_P11_SHORT_MAX + 1];
+	char serial[MICI_P11_SHORT_MAX + 1];
+	char object[MICI_P11_OBJECT_MAX + 1];
+	uint8_t id[MICI_P11_ID_MAX];
+	size_t id_len;
+	int has_token, has_manufacturer, has_model, has_serial, has_object;
+	int has_id;
+	char module_path[MICI_P11_PATH_MAX];
+	char pin_source[MICI_P11_PATH_MAX];
+} mici_p11uri;
+
+/**
+ * Parse a pkcs11: URI. Path attributes: token, manufacturer, model, serial,
+ * object, id, type (only "private"). Query attributes: module-path,
+ * pin-source (a file path, or file: URI). pin-value is refused, and so is
+ * any other attribute: an attribute libmic ignored could make it pick a
+ * key the operator did not mean.
+ * @retval MIC_ERR_KEY_URI  malformed, unknown or refused attribute, a value
+ *                          too long, or neither object nor id
+ */
+mic_rc mici_p11uri_parse(const char *uri, mici_p11uri *out);
+
+/* ---- the security object's content (MICSecurityObject) ---- */
+
+#define MICI_SOD_MAX_FILES 30
+#define MICI_SOD_HASH_LEN 32
+
+typedef struct mici_sod_content {
+	mic_suite suite;          /* from hashAlgorithm: SHA-256 or SM3 */
+	size_t nfiles;
+	struct {
+		uint8_t sfi;
+		const uint8_t *hash;  /* MICI_SOD_HASH_LEN bytes, into the input */
+	} files[MICI_SOD_MAX_FILES];
+	const uint8_t *chip_serial;  /* MIC_CHIP_SERIAL_LEN bytes, into the input */
+} mici_sod_content;
+
+/**
+ * Parse a MICSecurityObject, strictly DER: exactly one SEQUENCE filling
+ * @p len, version 0, id-sha256 or id-sm3 (parameters absent or NULL),
+ * 1-30 entries of strictly ascending SFI 1..30 with 32-byte hashes, an
+ * 8-byte chip serial, and the four required SFIs present.
+ * @retval MIC_ERR_SOD_FORMAT  anything else
+ */
+mic_rc mici_sod_content_parse(const uint8_t *buf, size_t len,
+    mici_sod_content *out);
+
+#endif

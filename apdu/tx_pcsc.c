@@ -140,6 +140,10 @@ pcsc_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 		    (unsigned long)n, *rsp_len);
 		return MIC_ERR_RESPONSE;
 	}
+	/* vpcd (and some drivers) report success with no bytes when the card
+	 * went away mid-command; say "removed" rather than "malformed". */
+	if (n < 2 && refine_tx_error(io, MIC_ERR_TX) == MIC_ERR_CARD_REMOVED)
+		return MIC_ERR_CARD_REMOVED;
 	*rsp_len = n;
 	return MIC_OK;
 }

@@ -17,8 +17,8 @@
 
 static const uint8_t select_aid[] = { 0x00, 0xA4, 0x04, 0x0C, 0x09, 0xD1, 0x56,
 	0x00, 0x00, 0x01, 0x4D, 0x49, 0x43, 0x01 };
-/* READ BINARY 255 bytes of EF SFI 2: a 257-byte response, as in the notes. */
-static const uint8_t read_cmd[] = { 0x00, 0xB0, 0x82, 0x00, 0xFF };
+/* READ BINARY 255 bytes of EF.SOD (SFI 4): a 257-byte response, as in the notes. */
+static const uint8_t read_cmd[] = { 0x00, 0xB0, 0x84, 0x00, 0xFF };
 
 static double
 now_s(void)

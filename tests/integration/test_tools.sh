@@ -39,7 +39,7 @@ out=$("$mic" apdu "$select" '00 B0 81 00 00'); rc=$?
 check "apdu exits 0" test "$rc" -eq 0
 check "apdu names the SW" contains "$out" "9000  success"
 
-out=$("$mic" apdu --strict '00 B0 9E 00 00' 2>&1); rc=$?
+out=$("$mic" apdu --strict '00 B0 9D 00 00' 2>&1); rc=$?
 check "apdu --strict fails on an error SW" test "$rc" -eq 1
 check "apdu shows the error SW" contains "$out" "6A82"
 

@@ -63,6 +63,18 @@ out=$("$mic" apdu --trace '00 20 00 81 06 31 32 33 34 35 36' 2>&1); rc=$?
 check "trace masks VERIFY data" contains "$out" "=> 00 20 00 81 06 2A 2A 2A 2A 2A 2A"
 check "trace never shows the PIN" test "$(grep -c '31 32 33 34' <<<"$out")" -eq 0
 
+# Reading a card as a POS does: public data, then the PIN and the account.
+out=$("$mic" card read); rc=$?
+check "card read exits 0" test "$rc" -eq 0
+check "card read shows the holder" contains "$out" "name: *张三"
+check "card read decodes the region" contains "$out" "birthplace: *110105 (北京市)"
+out=$(MIC_PIN=123456 "$mic" card read --pin); rc=$?
+check "card read --pin exits 0" test "$rc" -eq 0
+check "card read --pin shows the balance" contains "$out" "balance: *1000.00 CNY"
+out=$(env -u MIC_PIN "$mic" card read --pin 2>&1 <<<"654321"); rc=$?
+check "a wrong PIN exits 1" test "$rc" -eq 1
+check "a wrong PIN says the tries left" contains "$out" "2 tries left"
+
 # The example an integrator copies first.
 out=$("$MIC_BUILD_DIR/examples/example_select" 2>&1); rc=$?
 check "example_select exits 0" test "$rc" -eq 0

@@ -10,6 +10,7 @@ static const struct {
 } verbs[] = {
 	{ "readers", cmd_readers, "list readers and whether a card is present" },
 	{ "apdu", cmd_apdu, "send raw APDUs from arguments or a script file" },
+	{ "card", cmd_card, "read a card as a point of sale does" },
 	{ "pki", cmd_pki, "test PKI, certificates and security objects (EF.SOD)" },
 };
 

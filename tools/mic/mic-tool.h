@@ -13,6 +13,7 @@
 
 int cmd_readers(int argc, char **argv);
 int cmd_apdu(int argc, char **argv);
+int cmd_card(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
 
 /* Print "mic VERB: what: mic_strerror(rc)" to stderr; returns 1. */

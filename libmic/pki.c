@@ -106,6 +106,8 @@ entity_path(const char *dir, mic_cert_kind kind, const char *name, char *out,
 
 	if (kind != MIC_CERT_TERMINAL)
 		return join(out, cap, dir, entity_dir(kind));
+	if (name == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
 	if ((rc = join(tmp, sizeof(tmp), dir, "terminals")) != MIC_OK)
 		return rc;
 	return join(out, cap, tmp, name);

@@ -780,6 +780,13 @@ write_field(mic_tlv_writer *w, const void *obj, const struct field *f)
 		break;
 	case K_N8:
 	case K_N14:
+		/* n14 is the longest BCD field; a table entry that says more is
+		 * a bug, and the writer's sticky error reports it. */
+		if (f->len > sizeof(bcd)) {
+			if (w->err == MIC_OK)
+				w->err = MIC_ERR_INTERNAL;
+			break;
+		}
 		bcd_pack(s, f->len, bcd);
 		mic_tlv_put(w, f->tag, bcd, f->len);
 		break;

@@ -35,8 +35,11 @@
 #include "card_internal.h"
 #include "internal.h"
 
-_Static_assert(offsetof(struct vc_nv, fs) == 284, "vc_nv has padding");
-_Static_assert(sizeof(struct vc_nv) == 284 + sizeof(struct vc_fs),
+#define NV_FS_OFF (284 + 1 + P256_PRIV_LEN + P256_POINT_LEN + 8 + 2 + 2 + 2 + \
+    2 * VC_FACTORY_CERT_MAX)
+_Static_assert(offsetof(struct vc_nv, fs) == NV_FS_OFF, "vc_nv has padding");
+_Static_assert(NV_FS_OFF % 4 == 0, "vc_fs is not 4-aligned");
+_Static_assert(sizeof(struct vc_nv) == NV_FS_OFF + sizeof(struct vc_fs),
     "vc_nv has padding");
 _Static_assert(sizeof(struct vc_file) == 36, "vc_file has padding");
 _Static_assert(sizeof(struct vc_fs) == VC_FS_MAX_FILES *
@@ -48,6 +51,8 @@ _Static_assert(sizeof(struct vc_fs) == VC_FS_MAX_FILES *
 #define CMD_CHAIN 0x01   /* the command accepts command chaining */
 #define CMD_ISO 0x02     /* it is of the interindustry class (00) */
 #define CMD_PROP 0x04    /* it is of the proprietary class (80) */
+#define CMD_PLAIN 0x08   /* never under secure messaging (the handshake, and
+                            GET RESPONSE, ISO/IEC 7816-4 5.3.4) */
 
 struct vc_cmd {
 	uint8_t ins;
@@ -65,15 +70,19 @@ static const struct vc_cmd cmd_table[] = {
 	{ 0x04, CMD_ISO, vc_cmd_deactivate },
 	{ 0x20, CMD_ISO, vc_cmd_verify },
 	{ 0x24, CMD_ISO, vc_cmd_change_pin },
+	{ 0x2A, CMD_PROP | CMD_CHAIN | CMD_PLAIN, vc_cmd_pso },
 	{ 0x2C, CMD_ISO, vc_cmd_reset_pin },
 	{ 0x44, CMD_ISO, vc_cmd_activate },
 	{ 0x47, CMD_ISO, vc_cmd_generate_key },
 	{ 0x52, CMD_PROP, vc_cmd_credit },
 	{ 0x54, CMD_PROP, vc_cmd_debit },
+	{ 0x82, CMD_PROP | CMD_PLAIN, vc_cmd_mutual_auth },
+	{ 0x88, CMD_PROP | CMD_PLAIN, vc_cmd_internal_auth },
 	{ 0xA4, CMD_ISO, cmd_select },
 	{ 0xB0, CMD_ISO, vc_cmd_read_binary },
 	{ 0xB2, CMD_ISO, vc_cmd_read_record },
-	{ 0xC0, CMD_ISO | CMD_PROP, cmd_get_response },
+	{ 0xC0, CMD_ISO | CMD_PROP | CMD_PLAIN, cmd_get_response },
+	{ 0xCA, CMD_ISO | CMD_PROP, vc_cmd_get_data },
 	{ 0xD6, CMD_ISO | CMD_CHAIN, vc_cmd_update_binary },
 	{ 0xDC, CMD_ISO | CMD_CHAIN, vc_cmd_update_record },
 	{ 0xE2, CMD_PROP | CMD_CHAIN, vc_cmd_store_data },
@@ -83,12 +92,16 @@ static const struct vc_cmd cmd_table[] = {
 static void
 ram_reset(struct vc_card *card)
 {
+	/* The session keys go first: the pointer is about to be wiped. */
+	mici_sm_free(&card->ram.sm);
 	/* The chaining buffer may hold a PIN block or key material. */
 	mici_wipe(&card->ram, sizeof(card->ram));
+	mici_wipe(card->smbuf, sizeof(card->smbuf));
 	mici_wipe(card->out, sizeof(card->out));
 	card->ram.cur_df = 0;   /* the MF is implicitly selected after reset */
 	card->ram.cur_ef = -1;
 	card->ram.role = VC_ROLE_NONE;
+	card->ram.test_role = VC_ROLE_NONE;
 }
 
 /*
@@ -278,6 +291,13 @@ nv_valid(const struct vc_nv *nv, const struct vc_fs *layout)
 		return 0;
 	if (nv->last_valid && (nv->last_ins != 0x52 && nv->last_ins != 0x54))
 		return 0;
+	if (nv->ecka_set > ECKA_READY || nv->rfu[0] != 0 || nv->rfu[1] != 0 ||
+	    mici_get_u16(nv->ecka_cert_len) > VC_FACTORY_CERT_MAX ||
+	    mici_get_u16(nv->root_len) > VC_FACTORY_CERT_MAX ||
+	    (nv->ecka_set == ECKA_READY &&
+	    (mici_get_u16(nv->ecka_cert_len) == 0 ||
+	    mici_get_u16(nv->root_len) == 0)))
+		return 0;
 	/* Between personalization and termination the card has both. */
 	if ((nv->state == VC_STATE_PERSONALIZED ||
 	    nv->state == VC_STATE_ACTIVE || nv->state == VC_STATE_BLOCKED) &&
@@ -335,6 +355,11 @@ vc_card_load(vc_card **out, const uint8_t *nv, size_t len, unsigned flags)
 	if (out == NULL || nv == NULL || (flags & ~VC_CARD_T0_QUIRKS) != 0)
 		return MIC_ERR_INVALID_ARGUMENT;
 	*out = NULL;
+	if (vc_card_nv_layout(nv, len) != VC_NV_VERSION) {
+		mici_debug("%s: layout %d, this engine reads only layout %d",
+		    __func__, vc_card_nv_layout(nv, len), VC_NV_VERSION);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
 	if (len != sizeof(struct vc_nv)) {
 		mici_debug("%s: %zu bytes, want %zu", __func__, len,
 		    sizeof(struct vc_nv));
@@ -361,11 +386,20 @@ fail:
 	return rc;
 }
 
+int
+vc_card_nv_layout(const uint8_t *nv, size_t len)
+{
+	if (nv == NULL || len < 6 || memcmp(nv, VC_NV_MAGIC, 4) != 0)
+		return -1;
+	return mici_get_u16(nv + 4);
+}
+
 void
 vc_card_free(vc_card **card)
 {
 	if (card == NULL || *card == NULL)
 		return;
+	mici_sm_free(&(*card)->ram.sm);
 	mici_wipe(*card, sizeof(**card));
 	free(*card);
 	*card = NULL;
@@ -418,7 +452,22 @@ vc_card_test_set_role(vc_card *card, enum vc_role role)
 		return;
 	if (role < VC_ROLE_NONE || role > VC_ROLE_BUREAU)
 		role = VC_ROLE_NONE;
+	card->ram.test_role = role;
 	card->ram.role = role;
+}
+
+void
+vc_card_chip_serial(const vc_card *card, uint8_t serial[VC_CHIP_SERIAL_LEN])
+{
+	if (card != NULL && serial != NULL)
+		memcpy(serial, card->nv.serial, VC_CHIP_SERIAL_LEN);
+}
+
+int
+vc_card_has_sm(const vc_card *card)
+{
+	return card != NULL && card->ram.sm != NULL &&
+	    mici_sm_is_open(card->ram.sm);
 }
 
 /* --- persistence --------------------------------------------------------- */
@@ -776,6 +825,11 @@ cmd_select(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
 	if ((sw = select_target(card, &req->a, &idx)) != SW_OK)
 		return sw;
 	if (vc_fs_is_df(fs, idx)) {
+		/*
+		 * docs/secure-messaging.md 4: selecting an application (or
+		 * the MF) ends the secure channel; an EF of DF.MIC keeps it.
+		 */
+		vc_sm_end(card);
 		card->ram.cur_df = idx;
 		card->ram.cur_ef = -1;
 	} else {
@@ -819,24 +873,34 @@ cmd_get_response(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
  * CLA (ISO/IEC 7816-4 clause 5.4.1). The interindustry classes, and the
  * proprietary class 80-9F coded like the first interindustry range (bit 10
  * chaining, bits 0C secure messaging, bits 03 channel), as GlobalPlatform
- * does. This card has the basic channel only and no secure messaging yet.
+ * does. This card has the basic channel only; its secure messaging is
+ * GlobalPlatform's (b3, scp.c).
  */
 static uint16_t
-check_cla(uint8_t cla, int *prop)
+check_cla(uint8_t cla, int *prop, int *protected)
 {
 	unsigned chan, sm;
 
+	*protected = 0;
 	*prop = (cla & 0xE0) == 0x80;
 	if ((cla & 0xE0) == 0x00 || *prop) {
 		chan = cla & 0x03;
 		sm = (cla >> 2) & 0x03;
 	} else if ((cla & 0xC0) == 0x40) {
 		chan = 4 + (cla & 0x0F);
-		sm = (cla >> 5) & 0x01;
+		sm = (cla >> 5) & 0x01 ? 2 : 0;
 	} else
 		return SW_CLA;   /* 001x xxxx reserved, A0-FF proprietary */
 	if (chan != 0)
 		return SW_CHANNEL;
+	/*
+	 * b3 alone (04): GlobalPlatform secure messaging, the only SM this
+	 * card speaks (docs/secure-messaging.md 2). ISO SM (08, 0C): no.
+	 */
+	if (sm == 1) {
+		*protected = 1;
+		return SW_OK;
+	}
 	if (sm != 0)
 		return SW_SM;
 	return SW_OK;
@@ -913,7 +977,7 @@ dispatch(struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
     struct vc_req *req, struct vc_rsp *r)
 {
 	const struct vc_cmd *c;
-	int more, chained, prop = 0;
+	int more, chained, prop = 0, protected = 0;
 	uint16_t sw;
 
 	if (cmd_len < 4 || mic_apdu_decode(cmd, cmd_len, &req->a) != MIC_OK) {
@@ -924,7 +988,7 @@ dispatch(struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
 	req->le_max = req->a.ne == (req->ext ? MIC_APDU_NE_MAX_EXT :
 	    MIC_APDU_NE_MAX_SHORT);
 	req->is_case2 = req->a.nc == 0 && req->a.ne > 0;
-	if ((sw = check_cla(req->a.cla, &prop)) != SW_OK) {
+	if ((sw = check_cla(req->a.cla, &prop, &protected)) != SW_OK) {
 		chain_abort(card);
 		return sw;
 	}
@@ -933,10 +997,30 @@ dispatch(struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
 		chain_abort(card);
 		return c == NULL ? SW_INS : SW_CLA;
 	}
+	if (protected && (c->flags & CMD_PLAIN)) {
+		chain_abort(card);
+		return SW_SM;
+	}
 	more = (req->a.cla & CLA_CHAIN) != 0;
 	chained = more || card->ram.chain.active;
+	/* The whole chain first, then the MAC over the whole (SM doc 2). */
 	if (chained && (sw = chain_step(card, c, req, more)) != 0)
 		return sw;
+	if (protected && (sw = vc_sm_unwrap(card, req)) != SW_OK) {
+		if (chained)
+			chain_abort(card);
+		return sw;
+	}
+	/*
+	 * The security status of this command: a protected command carries
+	 * the role of its SCP11a channel (SCP11b has none); a plain one only
+	 * what the test hook set.
+	 */
+	if (card->ram.sm_cmd)
+		card->ram.role = card->ram.sm_variant == MICI_SCP11A ?
+		    card->ram.sm_role : VC_ROLE_NONE;
+	else
+		card->ram.role = card->ram.test_role;
 	sw = c->fn(card, req, r);
 	if (chained)
 		chain_abort(card);
@@ -1041,11 +1125,15 @@ vc_card_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	r.cap = sizeof(card->out);
 	r.off = 0;
 	r.len = 0;
+	card->ram.sm_cmd = 0;
+	card->ram.sm_drop = 0;
 	sw = dispatch(card, cmd, cmd_len, &req, &r);
 	if (card->ram.mute) {
 		mici_debug("%s: torn write, no answer", __func__);
 		return MIC_ERR_IO;
 	}
+	if (card->ram.sm_cmd)
+		sw = vc_sm_wrap(card, &req, &r, sw);
 	return respond(card, &req, req.a.ins == 0xC0 && cmd_len >= 4, &r, sw,
 	    rsp, rsp_len);
 }

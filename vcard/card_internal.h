@@ -10,9 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include <mic/apdu.h>
 
 #include "fs.h"
+#include "sm_internal.h"
 #include "vcard.h"
 
 /* Status words (docs/card-profile.md section 3.13). */
@@ -28,6 +31,7 @@
 #define SW_NO_CHAINING 0x6884
 #define SW_FILE_TYPE 0x6981
 #define SW_SECURITY 0x6982
+#define SW_SM_DROPPED 0x6988
 #define SW_PIN_BLOCKED 0x6983
 #define SW_CONDITIONS 0x6985
 #define SW_NO_EF 0x6986
@@ -36,6 +40,7 @@
 #define SW_NO_RECORD 0x6A83
 #define SW_NO_MEMORY 0x6A84
 #define SW_P1P2 0x6A86
+#define SW_NO_REFERENCE 0x6A88
 #define SW_OFFSET 0x6B00
 #define SW_INS 0x6D00
 #define SW_CLA 0x6E00
@@ -86,6 +91,16 @@
 #define RECEIPT_MAX (4 + 8 + SIG_MAX)
 #define CARD_ID_LEN 32
 
+/*
+ * The chip factory's keys (docs/card-profile.md 4.4). One key pair serves
+ * SCP11a (KID 11) and SCP11b (KID 13), as Amd F 7.1.1 allows; the root is
+ * the OCE CA key PK.CA-KLOC.ECDSA (KID 10).
+ */
+#define SD_KVN 0x01
+#define OCE_KVN 0x01
+#define OCE_KID 0x10
+#define VC_FACTORY_CERT_MAX 1024
+
 /* DGIs stored while blank: bits of vc_nv.perso. */
 #define PERSO_CARD 0x01
 #define PERSO_HOLDER 0x02
@@ -103,7 +118,7 @@
  * changes whenever this struct or struct vc_fs changes.
  */
 #define VC_NV_MAGIC "MICV"
-#define VC_NV_VERSION 1
+#define VC_NV_VERSION VC_CARD_NV_LAYOUT
 #define VC_NV_BYTE_ORDER 0x01020304u   /* as the host stores it */
 
 struct vc_nv {
@@ -126,8 +141,23 @@ struct vc_nv {
 	uint8_t last_rsp_len;
 	uint8_t last_data[TX_DATA_LEN]; /* its data field: reference and all */
 	uint8_t last_rsp[RECEIPT_MAX];  /* the receipt it returned */
-	struct vc_fs fs;          /* at offset 284, 4-aligned */
+	/* The chip factory's part (docs/card-profile.md 4.4), layout 2. */
+	uint8_t ecka_set;         /* ECKA_NONE, ECKA_KEY or ECKA_READY */
+	uint8_t ecka_priv[P256_PRIV_LEN];  /* SK.SD.ECKA */
+	uint8_t ecka_pub[P256_POINT_LEN];  /* PK.SD.ECKA */
+	uint8_t card_time[8];     /* seconds since the epoch, big-endian */
+	uint8_t ecka_cert_len[2]; /* big-endian */
+	uint8_t root_len[2];
+	uint8_t rfu[2];           /* 00 00 */
+	uint8_t ecka_cert[VC_FACTORY_CERT_MAX]; /* CERT.SD.ECKA, DER */
+	uint8_t root[VC_FACTORY_CERT_MAX];      /* the OCE trust anchor, DER */
+	struct vc_fs fs;          /* 4-aligned */
 };
+
+/* vc_nv.ecka_set */
+#define ECKA_NONE 0
+#define ECKA_KEY 1      /* key generated, certificate not yet stored */
+#define ECKA_READY 2    /* key, CERT.SD.ECKA, root and date: SCP11 works */
 
 /* A command chain being assembled (ISO/IEC 7816-4 clause 5.3.3). */
 struct vc_chain {
@@ -148,16 +178,41 @@ struct vc_pending {
 	uint16_t sw;       /* the status word once everything has been fetched */
 };
 
+/*
+ * SCP11a: the OCE certificates PERFORM SECURITY OPERATION brings, DER,
+ * bounded in number and bytes, until the leaf arrives and the chain is
+ * verified; then only the leaf's point and role are kept, for the MUTUAL
+ * AUTHENTICATE that must follow.
+ */
+#define OCE_CERTS_MAX 3
+#define OCE_BUF_MAX VC_CHAIN_MAX
+struct vc_oce {
+	unsigned n;
+	size_t len;
+	size_t off[OCE_CERTS_MAX + 1];
+	uint8_t buf[OCE_BUF_MAX];
+	int ready;                    /* verified: point and role hold */
+	uint8_t point[P256_POINT_LEN];
+	enum vc_role role;
+};
+
 /* RAM: lost on power-off and reset. */
 struct vc_ram {
 	int cur_df;
 	int cur_ef;              /* -1: no current EF */
-	enum vc_role role;       /* the secure channel's role; NONE = no channel */
+	enum vc_role role;       /* the role the current command runs with */
+	enum vc_role test_role;  /* vc_card_test_set_role(): plain commands */
 	int pin_ok;              /* VERIFY succeeded in this session */
 	unsigned perso_block;    /* the STORE DATA block number expected next */
 	int mute;                /* a commit failed: silent until power-off */
 	struct vc_chain chain;
 	struct vc_pending pend;
+	struct vc_oce oce;
+	mici_sm *sm;             /* the secure channel; NULL: none */
+	int sm_variant;          /* MICI_SCP11A or MICI_SCP11B */
+	enum vc_role sm_role;    /* SCP11a: the verified leaf's role */
+	int sm_cmd;              /* this command came protected and unwrapped */
+	int sm_drop;             /* end the session once this response is wrapped */
 };
 
 struct vc_card {
@@ -169,6 +224,8 @@ struct vc_card {
 	void *commit_arg;
 	struct vc_ram ram;
 	uint8_t out[MIC_APDU_NE_MAX_EXT]; /* response data being built */
+	/* Plain data of a protected command, then the protected response. */
+	uint8_t smbuf[MIC_APDU_NE_MAX_EXT + 2 * MICI_SM_BLOCK];
 };
 
 struct vc_req {
@@ -230,11 +287,26 @@ uint16_t vc_nv_commit(struct vc_card *card);
 void vc_nv_abort(struct vc_card *card);
 
 /* Command handlers, one per INS. */
+vc_cmd_fn vc_cmd_get_data, vc_cmd_pso, vc_cmd_mutual_auth,
+    vc_cmd_internal_auth;
 vc_cmd_fn vc_cmd_read_binary, vc_cmd_update_binary, vc_cmd_read_record,
     vc_cmd_update_record, vc_cmd_verify, vc_cmd_change_pin,
     vc_cmd_reset_pin, vc_cmd_generate_key, vc_cmd_store_data,
     vc_cmd_activate, vc_cmd_deactivate, vc_cmd_terminate, vc_cmd_debit,
     vc_cmd_credit;
+
+/*
+ * scp.c: end the secure channel (keys wiped). If the command being
+ * answered came protected, its response is still wrapped first.
+ */
+void vc_sm_end(struct vc_card *card);
+/* End it at once, and forget any OCE certificates collected. */
+void vc_sm_drop(struct vc_card *card);
+/* Unwrap the complete protected command in @p req; SW_OK or the SW. */
+uint16_t vc_sm_unwrap(struct vc_card *card, struct vc_req *req);
+/* Wrap the response; returns the SW to send, r now protected. */
+uint16_t vc_sm_wrap(struct vc_card *card, struct vc_req *req,
+    struct vc_rsp *r, uint16_t sw);
 
 /* pin.c: the PIN of DGI 8010 into @p nv; SW_OK or SW_WRONG_DATA. */
 uint16_t vc_pin_set_block(struct vc_nv *nv, const uint8_t *blk, size_t len);
@@ -245,6 +317,10 @@ int vc_key_generate(uint8_t priv[P256_PRIV_LEN],
 int vc_key_sign(const uint8_t priv[P256_PRIV_LEN],
     const uint8_t pub[P256_POINT_LEN], const uint8_t *msg, size_t len,
     uint8_t sig[SIG_MAX], size_t *sig_len);
+/* An EVP_PKEY of a key pair (private scalar and point), or of a point. */
+EVP_PKEY *vc_key_pkey(const uint8_t priv[P256_PRIV_LEN],
+    const uint8_t pub[P256_POINT_LEN]);
+EVP_PKEY *vc_key_public(const uint8_t pub[P256_POINT_LEN]);
 
 /*
  * purse.c: EF.ACCOUNT, E4 { 80 balance b8, 81 counter b4 }, kept in this

@@ -46,6 +46,9 @@ static const struct {
 	    "(another engine version?)" },
 	{ VC_IMAGE_E_EXISTS, "the image already exists" },
 	{ VC_IMAGE_E_TORN, "the write was torn (simulated power cut)" },
+	{ VC_IMAGE_E_LAYOUT, "the card state is of another layout version "
+	    "(made by an older mic-vcard, before SCP11): re-create the card "
+	    "with mic-vcard new" },
 };
 
 const char *
@@ -293,7 +296,10 @@ vc_image_load_card(const char *path, unsigned flags, vc_card **card)
 		return rc;
 	if ((r = vc_card_load(card, nv, len, flags)) != MIC_OK) {
 		mici_debug("%s: vc_card_load: %s", __func__, mic_strerror(r));
-		rc = r == MIC_ERR_NOMEM ? VC_IMAGE_E_NOMEM : VC_IMAGE_E_CARD;
+		rc = r == MIC_ERR_NOMEM ? VC_IMAGE_E_NOMEM :
+		    vc_card_nv_layout(nv, len) >= 0 &&
+		    vc_card_nv_layout(nv, len) != VC_CARD_NV_LAYOUT ?
+		    VC_IMAGE_E_LAYOUT : VC_IMAGE_E_CARD;
 	}
 	vc_image_nv_free(&nv, len);
 	return rc;

@@ -59,6 +59,7 @@ typedef enum vc_image_rc {
 	VC_IMAGE_E_CARD,      /**< the card engine refused the nv state */
 	VC_IMAGE_E_EXISTS,    /**< the image exists and overwriting was not allowed */
 	VC_IMAGE_E_TORN,      /**< a simulated power cut interrupted the write */
+	VC_IMAGE_E_LAYOUT,    /**< a card state of another engine layout version */
 } vc_image_rc;
 
 /** A one-line explanation of @p rc (for VC_IMAGE_E_SYS, not errno's text). */
@@ -100,6 +101,8 @@ void vc_image_nv_free(uint8_t **nv, size_t nv_len);
 
 /**
  * Read the image at @p path and give the card it holds, powered and reset.
+ * @retval VC_IMAGE_E_LAYOUT  a card state of another layout (an image
+ *                            made before SCP11: re-create the card)
  * @retval VC_IMAGE_E_CARD  the engine refused the nv state (vc_card_load)
  * plus every error of vc_image_read()
  */

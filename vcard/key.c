@@ -4,6 +4,8 @@
  * persistent state; an EVP_PKEY exists only for the length of one
  * operation, and every temporary copy of the scalar is cleared.
  */
+#include <stdint.h>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -46,8 +48,8 @@ fail:
 	return rc;
 }
 
-static EVP_PKEY *
-key_load(const uint8_t priv[P256_PRIV_LEN],
+EVP_PKEY *
+vc_key_pkey(const uint8_t priv[P256_PRIV_LEN],
     const uint8_t pub[P256_POINT_LEN])
 {
 	OSSL_PARAM_BLD *bld = NULL;
@@ -97,7 +99,7 @@ vc_key_sign(const uint8_t priv[P256_PRIV_LEN],
 	int rc = -1;
 
 	*sig_len = SIG_MAX;
-	if ((pk = key_load(priv, pub)) == NULL)
+	if ((pk = vc_key_pkey(priv, pub)) == NULL)
 		goto fail;
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, pk,
@@ -111,4 +113,28 @@ fail:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(pk);
 	return rc;
+}
+
+/* A peer's (or our own) public key; OpenSSL checks the point is on P-256. */
+EVP_PKEY *
+vc_key_public(const uint8_t pub[P256_POINT_LEN])
+{
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pk = NULL;
+	char group[] = "prime256v1";
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)(uintptr_t)pub, P256_POINT_LEN);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+		mici_debug("%s: not a P-256 point", __func__);
+		pk = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return pk;
 }

@@ -129,6 +129,53 @@ void vc_card_nv(const vc_card *card, const uint8_t **nv, size_t *len);
 mic_rc vc_card_load(vc_card **out, const uint8_t *nv, size_t len,
     unsigned flags);
 
+/**
+ * The layout version of an nv state (its bytes 4-5 after the magic
+ * "MICV"), or -1 if @p nv does not even start like one. vc_card_load()
+ * takes only VC_CARD_NV_LAYOUT; tools use this to say why an older image
+ * is refused.
+ */
+int vc_card_nv_layout(const uint8_t *nv, size_t len);
+#define VC_CARD_NV_LAYOUT 2
+
+/** The 8-byte chip serial (FCI A5/81). */
+void vc_card_chip_serial(const vc_card *card,
+    uint8_t serial[VC_CHIP_SERIAL_LEN]);
+
+/*
+ * The chip factory (docs/card-profile.md 4.4). Internal calls, not APDUs:
+ * a real chip gets this in a protected factory environment before it is
+ * ever in a reader.
+ */
+
+/**
+ * Step 1: the card generates its static key agreement key pair
+ * SK.SD.ECKA / PK.SD.ECKA (P-256) and gives the public point (65 bytes,
+ * uncompressed) to be certified. The private key never leaves the engine.
+ * @retval MIC_ERR_STATE             not a blank card, or already provisioned
+ * @retval MIC_ERR_IO                the commit failed (the card is mute)
+ * @retval MIC_ERR_INTERNAL          OpenSSL failed
+ */
+mic_rc vc_card_factory_key(vc_card *card, uint8_t pub[65]);
+
+/**
+ * Step 2: store CERT.SD.ECKA (DER X.509 over the key of step 1), the root
+ * CA certificate that terminal chains must end at (DER, self-signed), and
+ * the factory date @p date (seconds since the epoch), the card's first
+ * notion of time. One commit.
+ * @retval MIC_ERR_STATE             step 1 has not run, or step 2 has
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL, too long (1024 bytes each), not
+ *                                   exactly one DER certificate, a
+ *                                   certificate of another key, a root
+ *                                   that is not a self-signed CA, date <= 0
+ * @retval MIC_ERR_IO                the commit failed (the card is mute)
+ */
+mic_rc vc_card_factory_finish(vc_card *card, const uint8_t *cert,
+    size_t cert_len, const uint8_t *root, size_t root_len, int64_t date);
+
+/** Is a secure channel (SCP11a or b) open on the card right now? */
+int vc_card_has_sm(const vc_card *card);
+
 /** Lifecycle states, docs/card-profile.md section 5. */
 enum vc_state {
 	VC_STATE_BLANK = 1,
@@ -151,10 +198,12 @@ enum vc_role {
 };
 
 /**
- * The security hook: set the RAM security status as if a secure channel
- * with @p role had been opened. It is lost on reset and power-off. Until
- * SCP11 fills this status (phase 1 step 3), tests use this internal call;
- * no APDU can reach it. A value outside the enum means no channel.
+ * The test hook: plain (unprotected) commands run with @p role as if an
+ * SCP11a channel with that role were open. It is lost on reset and
+ * power-off. Real terminals get their role from SCP11a (a verified
+ * terminal certificate); this internal call exists for unit tests of the
+ * access matrix and is never reachable by an APDU. A value outside the
+ * enum means no role.
  */
 void vc_card_test_set_role(vc_card *card, enum vc_role role);
 

@@ -13,7 +13,16 @@
  *   byte 0 bits 4-2  starting state: 0 blank, 1 personalized with the
  *                    transport PIN 111111, 2 personalized with PIN 123456,
  *                    3 active (balance 100000), 4 blocked, 5 terminated;
- *                    6, 7 blank
+ *                    6 active with the chip factory's SCP11 keys and an
+ *                    SCP11b channel open: command frames are wrapped by
+ *                    the harness's host session (so hostile plain
+ *                    commands reach every handler through unwrapping),
+ *                    except frames whose CLA already has the SM bit,
+ *                    which go raw (hostile cryptograms and MACs); 7 the
+ *                    same card without a channel, so PERFORM SECURITY
+ *                    OPERATION, the authenticates and GET DATA parse
+ *                    hostile bytes. Stage 6 ignores bit 0 (the harness
+ *                    wants its handshake answer whole)
  *   byte 0 bits 7-5  starting role, as a role frame
  *   byte 1           the commit that fails (1-255), 0 for none
  *
@@ -27,11 +36,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <mic/apdu.h>
 
+#include "sm_internal.h"
 #include "vcard.h"
 
-#define STAGES 6
+#define STAGES 8
+#define STAGE_SCP 6       /* provisioned, SCP11b open */
+#define STAGE_KEYS 7      /* provisioned, no channel */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -71,6 +87,7 @@ struct snapshot {
 	int ready;
 	uint8_t *nv[STAGES];
 	size_t len;
+	EVP_PKEY *pk_sd;   /* PK.SD.ECKA of the provisioned card */
 };
 
 struct run {
@@ -200,6 +217,110 @@ advance(vc_card *card, int stage)
 		must(card, terminate, sizeof(terminate));
 }
 
+/* A certificate over @p key signed by @p ca_key (NULL: self, a CA). */
+static int
+der_cert(EVP_PKEY *key, EVP_PKEY *ca_key, X509 *ca, uint8_t *out, size_t cap,
+    size_t *len)
+{
+	X509 *x = X509_new();
+	X509_EXTENSION *e = NULL;
+	unsigned char *p = out;
+	int n, rc = -1;
+
+	if (x == NULL || X509_set_version(x, 2) != 1 ||
+	    ASN1_INTEGER_set(X509_get_serialNumber(x), 1) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365) == NULL ||
+	    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)(ca ? "card" : "root"), -1,
+	    -1, 0) != 1 ||
+	    X509_set_issuer_name(x, ca ? X509_get_subject_name(ca) :
+	    X509_get_subject_name(x)) != 1 ||
+	    X509_set_pubkey(x, key) != 1)
+		goto out;
+	if (ca == NULL && ((e = X509V3_EXT_conf_nid(NULL, NULL,
+	    NID_basic_constraints, "critical,CA:TRUE")) == NULL ||
+	    X509_add_ext(x, e, -1) != 1))
+		goto out;
+	if (X509_sign(x, ca_key ? ca_key : key, EVP_sha256()) <= 0 ||
+	    (n = i2d_X509(x, NULL)) <= 0 || (size_t)n > cap ||
+	    i2d_X509(x, &p) != n)
+		goto out;
+	*len = (size_t)n;
+	rc = 0;
+out:
+	X509_EXTENSION_free(e);
+	X509_free(x);
+	return rc;
+}
+
+/* The chip factory (docs/card-profile.md 4.4), with a throwaway PKI. */
+static void
+factory(vc_card *card, struct snapshot *s)
+{
+	uint8_t pub[65], root[1024], cert[1024];
+	const unsigned char *q = root;
+	size_t rlen = 0, clen = 0;
+	EVP_PKEY *ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	OSSL_PARAM params[3];
+	char group[] = "prime256v1";
+	EVP_PKEY *pk = NULL;
+	X509 *rx;
+
+	if (ca == NULL || ctx == NULL ||
+	    vc_card_factory_key(card, pub) != MIC_OK)
+		abort();
+	params[0] = OSSL_PARAM_construct_utf8_string("group", group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string("pub", pub, sizeof(pub));
+	params[2] = OSSL_PARAM_construct_end();
+	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		abort();
+	if (der_cert(ca, NULL, NULL, root, sizeof(root), &rlen) != 0 ||
+	    (rx = d2i_X509(NULL, &q, (long)rlen)) == NULL)
+		abort();
+	if (der_cert(pk, ca, rx, cert, sizeof(cert), &clen) != 0 ||
+	    vc_card_factory_finish(card, cert, clen, root, rlen, 1800000000) !=
+	    MIC_OK)
+		abort();
+	X509_free(rx);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(ca);
+	/* The channel of the SCP stage is opened with this card's key. */
+	if (s->pk_sd == NULL)
+		s->pk_sd = pk;
+	else
+		EVP_PKEY_free(pk);
+}
+
+/* SCP11b with the harness's host half; NULL if the card refused. */
+static mici_sm *
+open_b(vc_card *card, EVP_PKEY *pk_sd)
+{
+	static const uint8_t select[] = { 0x00, 0xA4, 0x04, 0x0C, 0x09,
+	    0xD1, 0x56, 0x00, 0x00, 0x01, 0x4D, 0x49, 0x43, 0x01 };
+	uint8_t data[MICI_SCP11_AUTH_DATA_LEN], cmd[128], rsp[256];
+	EVP_PKEY *esk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	mici_sm *sm = NULL;
+	size_t len = 0, n = sizeof(rsp);
+
+	must(card, select, sizeof(select));
+	if (esk == NULL || mici_scp11_auth_data(MICI_SCP11B, esk, data,
+	    sizeof(data), &len) != MIC_OK)
+		abort();
+	memcpy(cmd, (const uint8_t[]){ 0x80, 0x88, 0x01, 0x13,
+	    (uint8_t)len }, 5);
+	memcpy(cmd + 5, data, len);
+	cmd[5 + len] = 0x00;
+	if (vc_card_transmit(card, cmd, 6 + len, rsp, &n) != MIC_OK || n < 2 ||
+	    rsp[n - 2] != 0x90 || mici_scp11_host_session(MICI_SCP11B, esk,
+	    NULL, pk_sd, data, len, rsp, n - 2, &sm) != MIC_OK)
+		abort();
+	EVP_PKEY_free(esk);
+	return sm;
+}
+
 static void
 build(struct snapshot *s)
 {
@@ -209,9 +330,11 @@ build(struct snapshot *s)
 
 		if (vc_card_new(&card, "FUZZ0001", 0) != MIC_OK)
 			abort();
+		if (stage >= STAGE_SCP)
+			factory(card, s);
 		if (stage >= 1) {
 			personalize(card);
-			advance(card, stage);
+			advance(card, stage >= STAGE_SCP ? 3 : stage);
 		}
 		vc_card_nv(card, &nv, &s->len);
 		if ((s->nv[stage] = malloc(s->len)) == NULL)
@@ -240,8 +363,33 @@ role_of(uint8_t b)
 	return (enum vc_role)(b % 8);
 }
 
-/* One command APDU with every invariant checked. */
-static void
+/*
+ * Wrap a frame with the host session when it decodes as a command the
+ * host could send; frames that already carry SM go raw. Returns the bytes
+ * to send (in @p buf or @p cmd).
+ */
+static const uint8_t *
+maybe_wrap(mici_sm *sm, const uint8_t *cmd, size_t *len, uint8_t *buf,
+    size_t cap)
+{
+	static uint8_t data[MICI_SM_NC_MAX + 32];
+	mic_apdu a, w;
+	size_t n = 0;
+
+	if (sm == NULL || !mici_sm_is_open(sm) ||
+	    mic_apdu_decode(cmd, *len, &a) != MIC_OK || (a.cla & 0x1C) != 0 ||
+	    mici_sm_wrap_command(sm, &a, &w, data, sizeof(data)) != MIC_OK ||
+	    mic_apdu_encode(&w, MIC_APDU_AUTO, buf, cap, &n) != MIC_OK)
+		return cmd;
+	*len = n;
+	return buf;
+}
+
+/*
+ * One command APDU with every invariant checked; returns the response
+ * length (0 if the card went mute).
+ */
+static size_t
 command(struct run *run, const uint8_t *cmd, size_t len, uint8_t *rsp,
     size_t cap, uint8_t *before, int *mute)
 {
@@ -256,17 +404,18 @@ command(struct run *run, const uint8_t *cmd, size_t len, uint8_t *rsp,
 	if (*mute) {
 		if (rc != MIC_ERR_IO)
 			abort();
-		return;
+		return 0;
 	}
 	if (run->torn) {
 		if (rc != MIC_ERR_IO || memcmp(before, nv, nvlen) != 0)
 			abort();
 		*mute = 1;
-		return;
+		return 0;
 	}
 	if (rc != MIC_OK)
 		abort();
 	check_response(rsp, n, cap);
+	return n;
 }
 
 int
@@ -275,7 +424,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct snapshot snap;
 	static uint8_t rsp[MIC_APDU_RSP_MAX];
 	static uint8_t *before;
+	static uint8_t wrapped[MIC_APDU_CMD_MAX];
 	struct run run;
+	mici_sm *sm = NULL;
 	const uint8_t *nv = NULL;
 	vc_card *again = NULL;
 	unsigned flags, stage;
@@ -294,10 +445,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stage = (data[0] >> 2) & 0x07;
 	if (stage >= STAGES)
 		stage = 0;
+	/* The harness's handshake expects the whole answer at once. */
+	if (stage == STAGE_SCP)
+		flags = 0;
 	memset(&run, 0, sizeof(run));
 	run.fail_at = data[1];
 	if (vc_card_load(&run.card, snap.nv[stage], snap.len, flags) != MIC_OK)
 		abort();
+	if (stage == STAGE_SCP)
+		sm = open_b(run.card, snap.pk_sd);
 	vc_card_set_commit(run.card, commit, &run);
 	vc_card_test_set_role(run.card, role_of(data[0] >> 5));
 	data += 2;
@@ -316,8 +472,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (len == 1)
 			vc_card_test_set_role(run.card, role_of(data[0]));
-		else
-			command(&run, data, len, rsp, cap, before, &mute);
+		else {
+			size_t n = len;
+			const uint8_t *c = maybe_wrap(sm, data, &n, wrapped,
+			    sizeof(wrapped));
+
+			n = command(&run, c, n, rsp, cap, before, &mute);
+			/* Keep the host in step; a failure closes it. */
+			if (c == wrapped && n >= 2) {
+				static uint8_t plain[MIC_APDU_RSP_MAX];
+				size_t pl = 0;
+
+				(void)mici_sm_unwrap_response(sm, rsp, n - 2,
+				    (uint16_t)(rsp[n - 2] << 8 | rsp[n - 1]),
+				    plain, sizeof(plain), &pl);
+			}
+		}
 		data += len;
 		size -= len;
 	}
@@ -329,5 +499,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	vc_card_free(&again);
 	vc_card_free(&run.card);
+	mici_sm_free(&sm);
 	return 0;
 }

@@ -2005,7 +2005,7 @@ test_nv_header(void **state)
 	vc_card_nv(card, &nv, &len);
 	assert_int_equal(len, sizeof(struct vc_nv));
 	assert_memory_equal(nv, "MICV", 4);
-	assert_memory_equal(nv + 4, BYTES(0x00, 0x01), 2);
+	assert_memory_equal(nv + 4, BYTES(0x00, 0x02), 2);
 	assert_int_equal(nv[6], VC_STATE_BLANK);
 	assert_memory_equal(nv + offsetof(struct vc_nv, serial),
 	    BYTES(0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77), 8);

@@ -57,7 +57,7 @@ usage_hopper(FILE *f)
 	    "  --t0-quirks        cards answer like T=0 cards\n"
 	    "  --test-role ROLE   TEST CRUTCH: each card acts as if a secure\n"
 	    "                     channel with ROLE were open after every power-on\n"
-	    "                     (use bureau to personalize; stands in for SCP11)\n"
+	    "                     (DEPRECATED: cards made with --pki do real SCP11)\n"
 	    "  -v                 trace APDUs (PINs shown as **)\n"
 	    "\n"
 	    "Exit status: 0 done or stopped by a signal, 1 failure, 2 usage.\n",
@@ -301,6 +301,10 @@ cmd_hopper(int argc, char **argv)
 	if (h.role != VC_ROLE_NONE)
 		vct_say(&h.log, "TEST ONLY: cards act as if a secure channel "
 		    "with role %s were open", vct_role_name(h.role));
+	if (h.role != VC_ROLE_NONE)
+		fprintf(stderr, "mic-vcard hopper: --test-role is deprecated: "
+		    "make cards with 'mic-vcard new --pki DIR' and open a real "
+		    "SCP11a channel\n");
 	vct_say(&h.log, "hopper into %s%s", h.dir,
 	    h.flags & VC_CARD_T0_QUIRKS ? ", T=0 quirks on" : "");
 	if (new_card(&h, &card) != 0)

@@ -16,8 +16,8 @@ static void
 usage_new(FILE *f)
 {
 	fprintf(f,
-	    "usage: mic-vcard new --out FILE [--serial S] [--force]\n"
-	    "       mic-vcard new --out FILE --sample [--serial S] [--pin PIN]\n"
+	    "usage: mic-vcard new --out FILE [--serial S] [--pki DIR] [--force]\n"
+	    "       mic-vcard new --out FILE --sample [--pki DIR] [--serial S] [--pin PIN]\n"
 	    "                     [--balance FEN] [--ssn N] [--name NAME] "
 	    "[--force]\n"
 	    "\n"
@@ -36,6 +36,14 @@ usage_new(FILE *f)
 	    "  --serial S     chip serial, 1-%d of A-Z a-z 0-9 . _ -\n"
 	    "                 (default %s)\n"
 	    "  --force        replace FILE if it exists (refused otherwise)\n"
+	    "  --pki DIR      a PKI of 'mic pki init': the chip factory gives the\n"
+	    "                 card its SCP11 key, CERT.SD.ECKA (signed by DIR's\n"
+	    "                 card-certificate issuer), DIR's root as the anchor\n"
+	    "                 of terminal chains, and today as its date; a\n"
+	    "                 --sample is then personalized, activated and\n"
+	    "                 credited through real SCP11a channels with DIR's\n"
+	    "                 bureau, bank and agency terminals. Without --pki\n"
+	    "                 the card has no SCP11 key and answers 6A88.\n"
 	    "  --sample       a personalized, active sample card\n"
 	    "  --pin PIN      the holder's PIN, 6-12 digits (default %s)\n"
 	    "  --balance FEN  opening balance in fen (default %d = %d.00 CNY)\n"
@@ -97,13 +105,15 @@ cmd_new(int argc, char **argv)
 		{ "balance", required_argument, NULL, 'b' },
 		{ "ssn", required_argument, NULL, 'n' },
 		{ "name", required_argument, NULL, 'N' },
+		{ "pki", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vct_sample smp = { .serial = DEFAULT_SERIAL, .ssn = SAMPLE_SSN,
 		.name = SAMPLE_NAME, .pin = SAMPLE_PIN,
 		.balance = SAMPLE_BALANCE };
-	const char *out = NULL;
+	struct vct_scp *link = NULL;
+	const char *out = NULL, *pki = NULL;
 	vc_card *card = NULL;
 	char why[256];
 	int c, force = 0, sample = 0, sample_opt = 0, status = EXIT_FAILURE;
@@ -143,6 +153,9 @@ cmd_new(int argc, char **argv)
 		case 'N':
 			smp.name = optarg;
 			sample_opt = 1;
+			break;
+		case 'K':
+			pki = optarg;
 			break;
 		case 'h':
 			usage_new(stdout);
@@ -192,7 +205,18 @@ cmd_new(int argc, char **argv)
 		    mic_strerror(rc));
 		return EXIT_FAILURE;
 	}
-	if (sample && vct_sample_build(card, &smp, why, sizeof(why)) != 0) {
+	if (pki != NULL && vct_factory(card, pki, why, sizeof(why)) != 0) {
+		fprintf(stderr, "mic-vcard: the chip factory failed: %s\n",
+		    why);
+		goto out;
+	}
+	if (sample && pki != NULL && vct_scp_open(&link, card, pki, why,
+	    sizeof(why)) != 0) {
+		fprintf(stderr, "mic-vcard: the sample card failed: %s\n", why);
+		goto out;
+	}
+	if (sample && vct_sample_build(card, &smp, link, why,
+	    sizeof(why)) != 0) {
 		fprintf(stderr, "mic-vcard: the sample card failed: %s\n", why);
 		goto out;
 	}
@@ -204,10 +228,12 @@ cmd_new(int argc, char **argv)
 		    vct_state_name(vc_card_state(card)), smp.name, smp.ssn,
 		    (long long)smp.balance);
 	else
-		printf("%s: serial %s, %s card\n", out, smp.serial,
-		    vct_state_name(vc_card_state(card)));
+		printf("%s: serial %s, %s card%s\n", out, smp.serial,
+		    vct_state_name(vc_card_state(card)),
+		    pki != NULL ? " with SCP11 keys" : "");
 	status = EXIT_SUCCESS;
 out:
+	vct_scp_free(&link);
 	vc_card_free(&card);
 	return status;
 }
@@ -223,8 +249,9 @@ usage_script(FILE *f)
 	    "0101-0105 and 8010 (the last block finalizes: the card becomes\n"
 	    "personalized, with transport PIN 000000). EF.SOD and EF.CERT get\n"
 	    "the sample's PLACEHOLDER. GENERATE KEY and STORE DATA need a secure\n"
-	    "channel with the bureau role; until SCP11 exists, serve the blank\n"
-	    "card with 'mic-vcard run|hopper --test-role bureau'.\n"
+	    "channel with the bureau role: SCP11a with a bureau terminal\n"
+	    "certificate (a card made with 'mic-vcard new --pki'), or, for old\n"
+	    "tests only, 'mic-vcard run|hopper --test-role bureau'.\n"
 	    "\n"
 	    "  --serial S   serial whose digits go into the card identification\n"
 	    "               code (default %s)\n"

@@ -54,8 +54,9 @@ usage_run(FILE *f)
 	    "                TEST CRUTCH, never for anything real: after every\n"
 	    "                power-on and reset the card behaves as if a secure\n"
 	    "                channel with ROLE were open (hospital, pharmacy,\n"
-	    "                bank, agency or bureau). It stands in for SCP11\n"
-	    "                until that exists.\n"
+	    "                bank, agency or bureau), for plain commands.\n"
+	    "                DEPRECATED: cards made with\n"
+	    "                'mic-vcard new --pki DIR' do real SCP11; prefer it.\n"
 	    "\n"
 	    "Tear simulation (power cuts; the card then leaves the reader and\n"
 	    "the program exits with status %d):\n"
@@ -328,6 +329,10 @@ cmd_run(int argc, char **argv)
 	if (ctx.role != VC_ROLE_NONE)
 		vct_say(&ctx.log, "TEST ONLY: the card acts as if a secure "
 		    "channel with role %s were open", vct_role_name(ctx.role));
+	if (ctx.role != VC_ROLE_NONE)
+		fprintf(stderr, "mic-vcard run: --test-role is deprecated: "
+		    "make the card with 'mic-vcard new --pki DIR' and open a "
+		    "real SCP11a channel\n");
 	if (ctx.tear_apdu != 0)
 		vct_say(&ctx.log, "tear: power cut %s APDU %lu",
 		    ctx.tear_after ? "after" : "before", ctx.tear_apdu);

@@ -211,7 +211,9 @@ cmd_show(int argc, char **argv)
 	}
 	if (vc_card_load(&card, nv, len, 0) != MIC_OK) {
 		fprintf(stderr, "mic-vcard: %s: %s\n", path,
-		    vc_image_strerror(VC_IMAGE_E_CARD));
+		    vc_image_strerror(vc_card_nv_layout(nv, len) >= 0 &&
+		    vc_card_nv_layout(nv, len) != VC_CARD_NV_LAYOUT ?
+		    VC_IMAGE_E_LAYOUT : VC_IMAGE_E_CARD));
 		vc_image_nv_free(&nv, len);
 		return EXIT_FAILURE;
 	}

@@ -98,14 +98,35 @@ struct vct_step {
 size_t vct_sample_perso(const struct vct_sample *s, struct vct_step *steps,
     size_t max, char *why, size_t cap);
 
+struct vct_scp;
 /*
  * Make @p card (blank) a personalized and activated sample card through
- * the real engine: personalization, the holder's PIN, ACTIVATE FILE as the
+ * the real engine, through the SCP11a channels of @p link, or (NULL) with
+ * the engine's test hook standing in for them: personalization, the holder's PIN, ACTIVATE FILE as the
  * bank, CREDIT of the opening balance as the agency. 0 ok, else -1 with a
  * message in @p why.
  */
-int vct_sample_build(vc_card *card, const struct vct_sample *s, char *why,
-    size_t cap);
+int vct_sample_build(vc_card *card, const struct vct_sample *s,
+    struct vct_scp *link, char *why, size_t cap);
+
+/*
+ * factory.c, with a PKI directory of 'mic pki init'. vct_factory: the chip
+ * factory's keys (docs/card-profile.md 4.4) into a new blank card; 0 ok,
+ * else -1 and why.
+ */
+int vct_factory(vc_card *card, const char *pki, char *why, size_t cap);
+/*
+ * A terminal link to @p card through libmic's host side: SELECT and the
+ * card's verified CERT.SD.ECKA. vct_scp_xmit sends one APDU, opening an
+ * SCP11a channel with DIR's terminal of @p role first if the open one is
+ * another's (VC_ROLE_NONE: plain); returns the SW, 0 on failure (why).
+ */
+struct vct_scp;
+int vct_scp_open(struct vct_scp **out, vc_card *card, const char *pki,
+    char *why, size_t cap);
+uint16_t vct_scp_xmit(struct vct_scp *l, enum vc_role role,
+    const uint8_t *cmd, size_t len, char *why, size_t cap);
+void vct_scp_free(struct vct_scp **l);
 
 int cmd_new(int argc, char **argv);
 int cmd_run(int argc, char **argv);

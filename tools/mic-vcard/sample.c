@@ -1,8 +1,9 @@
 /*
  * mic-vcard: a sample card, made the way a real one is. Everything goes
- * through the card engine's APDU interface (vc_card_transmit), with the
- * engine's test hook standing in for the secure channel each step needs,
- * so a sample card is exactly what the engine itself accepts: the bureau
+ * through the card engine's APDU interface (vc_card_transmit): with
+ * --pki through real SCP11a channels of the PKI's terminals (factory.c),
+ * without it with the engine's test hook standing in for them, so a
+ * sample card is exactly what the engine itself accepts: the bureau
  * personalizes (GENERATE KEY, STORE DATA), the holder replaces the
  * transport PIN, the bank activates, the agency credits the opening
  * balance. The data is synthetic (docs/card-profile.md section 2; the ID
@@ -432,14 +433,28 @@ vct_sample_perso(const struct vct_sample *s, struct vct_step *steps,
 	return n;
 }
 
-/* Send one step; 0 if the card answered 9000. */
+/*
+ * Send one step; 0 if the card answered 9000. Through @p link the step
+ * travels in an SCP11a channel of its role; without, the test hook plays
+ * the role.
+ */
 static int
-run_step(vc_card *card, const struct vct_step *st, char *why, size_t cap)
+run_step(vc_card *card, struct vct_scp *link, const struct vct_step *st,
+    char *why, size_t cap)
 {
 	uint8_t rsp[MIC_APDU_RSP_MAX];
 	size_t n;
 	uint16_t sw;
 
+	if (link != NULL) {
+		if ((sw = vct_scp_xmit(link, st->role, st->apdu, st->len, why,
+		    cap)) == SW_OK)
+			return 0;
+		if (sw != 0)
+			why_set(why, cap, "%s: the card says %04X (%s)",
+			    st->what, sw, mic_sw_name(sw));
+		return -1;
+	}
 	if (st->role != VC_ROLE_NONE)
 		vc_card_test_set_role(card, st->role);
 	sw = vct_xmit(card, st->apdu, st->len, rsp, sizeof(rsp), &n);
@@ -455,8 +470,8 @@ run_step(vc_card *card, const struct vct_step *st, char *why, size_t cap)
 }
 
 int
-vct_sample_build(vc_card *card, const struct vct_sample *s, char *why,
-    size_t cap)
+vct_sample_build(vc_card *card, const struct vct_sample *s,
+    struct vct_scp *link, char *why, size_t cap)
 {
 	struct vct_step steps[VCT_PERSO_STEPS];
 	struct vct_step st;
@@ -475,7 +490,7 @@ vct_sample_build(vc_card *card, const struct vct_sample *s, char *why,
 	    cap)) == 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		if (run_step(card, &steps[i], why, cap) != 0)
+		if (run_step(card, link, &steps[i], why, cap) != 0)
 			goto out;
 	if (vc_card_state(card) != VC_STATE_PERSONALIZED) {
 		why_set(why, cap, "the card is %s after personalization",
@@ -486,13 +501,13 @@ vct_sample_build(vc_card *card, const struct vct_sample *s, char *why,
 	pin_block(transport_pin(s), data);
 	pin_block(s->pin, data + 8);
 	if (step(&st, "CHANGE REFERENCE DATA", VC_ROLE_NONE, &crd) != 0 ||
-	    run_step(card, &st, why, cap) != 0)
+	    run_step(card, link, &st, why, cap) != 0)
 		goto out;
 	localtime_r(&s->now, &tm);
 	put_date(data, &tm, 1);
 	memcpy(data + 7, TERMINAL_ID, 8);
 	if (step(&st, "ACTIVATE FILE", VC_ROLE_BANK, &act) != 0 ||
-	    run_step(card, &st, why, cap) != 0)
+	    run_step(card, link, &st, why, cap) != 0)
 		goto out;
 	if (s->balance > 0) {
 		for (int i = 0; i < 8; i++)
@@ -502,7 +517,7 @@ vct_sample_build(vc_card *card, const struct vct_sample *s, char *why,
 		memcpy(data + 23, CREDIT_REF, 16);
 		data[39] = 0x00;   /* payer: the holder */
 		if (step(&st, "CREDIT of the opening balance", VC_ROLE_AGENCY,
-		    &credit) != 0 || run_step(card, &st, why, cap) != 0)
+		    &credit) != 0 || run_step(card, link, &st, why, cap) != 0)
 			goto out;
 	}
 	if (vc_card_state(card) != VC_STATE_ACTIVE) {

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SCP11 through the real stack: a test PKI from 'mic pki init', a sample
+# card made by 'mic-vcard new --sample --pki' (the chip factory's keys,
+# personalized, activated and credited through real SCP11a channels), then
+# served through pcscd + vpcd and driven by scp_client with libmic's host
+# side: SCP11b, SCP11a with the bank, the pharmacy (refused a CREDIT) and
+# the agency, and a terminal of a foreign PKI (refused). Also: a card
+# without --pki refuses SCP11 with 6A88, and --test-role says it is
+# deprecated.
+#
+# Ports 36400-36499 belong to this test.
+set -uo pipefail
+
+V="$MIC_BUILD_DIR/tools/mic-vcard/mic-vcard"
+mic="$MIC_BUILD_DIR/tools/mic"
+client="$MIC_BUILD_DIR/tests/integration/scp_client"
+stack_wait="$MIC_BUILD_DIR/tools/mic-vcard/mic-stack-wait"
+tmp="$MIC_TEST_TMP/scp"
+dir="$MIC_TEST_TMP/stack-scp"       # scripts/test stops stack-* on a crash
+port=36400     # reader 0: the stack's own card; reader 1: ours
+reader1="Virtual PCD 00 01"
+select='00 A4 04 0C 09 D1 56 00 00 01 4D 49 43 01'
+failures=0
+checks=0
+card_pid=
+
+check() { # check NAME COMMAND... : the command must succeed
+	local name=$1
+	shift
+	checks=$((checks + 1))
+	if ! "$@"; then
+		echo "FAIL: $name" >&2
+		failures=$((failures + 1))
+	fi
+}
+contains() { grep -q -- "$2" <<<"$1"; }
+
+cleanup() {
+	[[ -n $card_pid ]] && kill -TERM "$card_pid" 2>/dev/null
+	"$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+stop_card() {
+	kill -TERM "$card_pid" 2>/dev/null
+	wait "$card_pid" 2>/dev/null
+	card_pid=
+	"$stack_wait" wait --timeout 10000 --absent "$reader1" >/dev/null
+}
+
+rm -rf "$tmp"
+mkdir -p "$tmp"
+
+"$mic" pki init --dir "$tmp/pki" >"$tmp/pki.log" 2>&1 ||
+	{ cat "$tmp/pki.log"; exit 1; }
+"$mic" pki init --dir "$tmp/foreign" >>"$tmp/pki.log" 2>&1 ||
+	{ cat "$tmp/pki.log"; exit 1; }
+
+out=$("$V" new --out "$tmp/card.img" --sample --pki "$tmp/pki" --serial SCP0001 2>&1); rc=$?
+check "new --sample --pki exits 0 ($out)" test "$rc" -eq 0
+check "the sample is active" contains "$("$V" show "$tmp/card.img")" "state: active"
+out=$("$V" new --out "$tmp/blank.img" --pki "$tmp/pki" 2>&1); rc=$?
+check "new --pki: a blank card with SCP11 keys" contains "$out" "blank card with SCP11 keys"
+out=$("$V" new --out "$tmp/nokeys.img" --pki "$tmp/nothing" 2>&1); rc=$?
+check "new --pki of no PKI fails" test "$rc" -ne 0
+check "... and says why" contains "$out" "no root certificate"
+"$V" new --out "$tmp/plain.img" --sample >/dev/null 2>&1
+
+"$MIC_READER_STACK" start --dir "$dir" --port "$port" --readers 2 --cards 1 \
+	--build "$MIC_BUILD_DIR" >"$tmp/stack.log" 2>&1 ||
+	{ cat "$tmp/stack.log"; exit 1; }
+eval "$("$MIC_READER_STACK" env --dir "$dir")"
+
+"$V" run "$tmp/card.img" --port "$((port + 1))" 2>"$tmp/card.log" &
+card_pid=$!
+"$stack_wait" wait --timeout 10000 --present "$reader1" >/dev/null
+out=$("$client" "$reader1" "$tmp/pki" "$tmp/foreign" 2>&1); rc=$?
+echo "$out"
+check "scp_client through pcscd" test "$rc" -eq 0
+check "SCP11a agency CREDIT went through" contains "$out" "ok: SCP11a agency: CREDIT accepted"
+stop_card
+check "the credit is in the image" contains "$("$V" show "$tmp/card.img")" "balance: 100001 fen"
+
+# A card without factory keys: 6A88 to GET DATA BF21 and INTERNAL AUTHENTICATE.
+"$V" run "$tmp/plain.img" --port "$((port + 1))" --test-role bank 2>"$tmp/plain.log" &
+card_pid=$!
+"$stack_wait" wait --timeout 10000 --present "$reader1" >/dev/null
+out=$("$mic" apdu -r 1 "$select" '80 CA BF 21 00' 2>&1)
+check "no --pki: GET DATA BF21 is 6A88" contains "$out" "6A88"
+stop_card
+check "--test-role says it is deprecated" contains "$(cat "$tmp/plain.log")" "deprecated"
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,315 @@
+/*
+ * mic-vcard: the chip factory and the terminals of a test PKI, for
+ * 'mic-vcard new --pki DIR' (DIR made by 'mic pki init').
+ *
+ * The factory (docs/card-profile.md 4.4): the card engine generates
+ * SK.SD.ECKA, the card-certificate issuer of DIR certifies PK.SD.ECKA as
+ * CERT.SD.ECKA, and the card stores it with DIR's root, the anchor of
+ * every terminal chain, and today's date.
+ *
+ * The terminals: a sample card is then personalized and activated the way
+ * a real one is, through the real host side of libmic (mic_scp11a_open
+ * over an in-process link to the engine) with the bureau's, the bank's and
+ * the agency's certificates and keys from DIR, never through the test
+ * hook.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <mic/apdu.h>
+#include <mic/keyprov.h>
+#include <mic/pki.h>
+#include <mic/scp.h>
+#include <mic/tlv.h>
+#include <mic/tx.h>
+
+#include "internal.h"
+#include "mic-vcard.h"
+
+/* docs/card-profile.md 4.4 */
+#define SD_KVN 0x01
+#define OCE_KVN 0x01
+#define OCE_KID 0x10
+
+struct vct_scp {
+	char *pki;
+	mic_tx_t *tx;
+	EVP_PKEY *pk_sd;        /* from CERT.SD.ECKA, verified */
+	X509 *issuer;           /* the issuer CA: first of every chain */
+	enum vc_role role;      /* of the channel open now; NONE: plain */
+};
+
+static void
+why_set(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+why_set(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, cap, fmt, ap);
+	va_end(ap);
+}
+
+static X509 *
+pem_cert(const char *dir, const char *rel)
+{
+	char path[4096];
+	FILE *f;
+	X509 *x = NULL;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, rel) >=
+	    sizeof(path) || (f = fopen(path, "r")) == NULL)
+		return NULL;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	return x;
+}
+
+static int
+der_of(X509 *x, uint8_t *out, size_t cap, size_t *len)
+{
+	unsigned char *p = out;
+	int n = i2d_X509(x, NULL);
+
+	if (n <= 0 || (size_t)n > cap || i2d_X509(x, &p) != n)
+		return -1;
+	*len = (size_t)n;
+	return 0;
+}
+
+int
+vct_factory(vc_card *card, const char *pki, char *why, size_t cap)
+{
+	uint8_t pub[65], chip[VC_CHIP_SERIAL_LEN], spki[128];
+	uint8_t ci[MIC_CERT_MAX], cert[MIC_CERT_MAX], root[MIC_CERT_MAX];
+	char hex[2 * VC_CHIP_SERIAL_LEN + 1];
+	OSSL_PARAM params[3];
+	char group[] = "prime256v1";
+	mic_cert_params prm;
+	mic_keyprov_t *kp = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *k = NULL;
+	X509 *rt = NULL;
+	unsigned char *sp = spki;
+	size_t cilen = 0, clen = 0, rlen = 0;
+	int n, rc = -1;
+	mic_rc r;
+
+	if ((rt = pem_cert(pki, "trust/roots/root.pem")) == NULL ||
+	    der_of(rt, root, sizeof(root), &rlen) != 0) {
+		why_set(why, cap, "%s/trust/roots/root.pem: no root "
+		    "certificate (make DIR with 'mic pki init')", pki);
+		goto out;
+	}
+	if ((r = mic_pki_load(pki, MIC_CERT_CARD_ISSUER, NULL, NULL, NULL,
+	    NULL, &kp, ci, sizeof(ci), &cilen)) != MIC_OK) {
+		why_set(why, cap, "%s: the card-certificate issuer: %s", pki,
+		    mic_strerror(r));
+		goto out;
+	}
+	if ((r = vc_card_factory_key(card, pub)) != MIC_OK) {
+		why_set(why, cap, "the card did not generate its key: %s",
+		    mic_strerror(r));
+		goto out;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    pub, sizeof(pub));
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
+	    (n = i2d_PUBKEY(k, NULL)) <= 0 || (size_t)n > sizeof(spki) ||
+	    i2d_PUBKEY(k, &sp) != n) {
+		why_set(why, cap, "PK.SD.ECKA does not encode");
+		goto out;
+	}
+	vc_card_chip_serial(card, chip);
+	for (size_t i = 0; i < sizeof(chip); i++)
+		snprintf(hex + 2 * i, 3, "%02X", chip[i]);
+	/* No card identification code yet: the chip serial names the chip. */
+	memset(&prm, 0, sizeof(prm));
+	prm.kind = MIC_CERT_CARD;
+	prm.common_name = "MIC chip SD.ECKA";
+	prm.serial_number = hex;
+	if ((r = mic_cert_issue(&prm, spki, (size_t)n, ci, cilen, kp, cert,
+	    sizeof(cert), &clen)) != MIC_OK) {
+		why_set(why, cap, "CERT.SD.ECKA: %s", mic_strerror(r));
+		goto out;
+	}
+	if ((r = vc_card_factory_finish(card, cert, clen, root, rlen,
+	    (int64_t)time(NULL))) != MIC_OK) {
+		why_set(why, cap, "the card refused its factory data: %s",
+		    mic_strerror(r));
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_PKEY_free(k);
+	EVP_PKEY_CTX_free(ctx);
+	X509_free(rt);
+	mic_keyprov_free(&kp);
+	return rc;
+}
+
+/* SELECT, GET DATA BF21, verify CERT.SD.ECKA against DIR/trust. */
+int
+vct_scp_open(struct vct_scp **out, vc_card *card, const char *pki,
+    char *why, size_t cap)
+{
+	static const uint8_t aid[] = VC_MIC_AID;
+	uint8_t rsp[2048], path[4096];
+	mic_apdu sel = { .cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x0C,
+		.data = aid, .nc = sizeof(aid) };
+	mic_apdu gd = { .cla = 0x80, .ins = 0xCA, .p1 = 0xBF, .p2 = 0x21,
+		.ne = 256 };
+	struct vct_scp *l;
+	mic_trust_t *trust = NULL;
+	const unsigned char *q;
+	size_t len = 0;
+	uint16_t sw = 0;
+	mic_tlv t;
+	X509 *x = NULL;
+	mic_rc r;
+	int rc = -1;
+
+	*out = NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->pki = strdup(pki)) == NULL) {
+		why_set(why, cap, "out of memory");
+		goto out;
+	}
+	if ((l->issuer = pem_cert(pki, "trust/intermediates/issuer.pem")) ==
+	    NULL) {
+		why_set(why, cap, "%s: no issuer CA certificate", pki);
+		goto out;
+	}
+	snprintf((char *)path, sizeof(path), "%s/trust", pki);
+	if ((r = mic_trust_load(&trust, (const char *)path)) != MIC_OK) {
+		why_set(why, cap, "%s: %s", path, mic_strerror(r));
+		goto out;
+	}
+	if ((r = mic_tx_new_inproc(&l->tx, vc_card_transmit, card)) != MIC_OK ||
+	    (r = mic_tx_transmit(l->tx, &sel, rsp, sizeof(rsp), &len,
+	    &sw)) != MIC_OK ||
+	    (r = mic_tx_command(l->tx, &gd, rsp, sizeof(rsp), &len)) !=
+	    MIC_OK) {
+		why_set(why, cap, "GET DATA BF21: %s", mic_strerror(r));
+		goto out;
+	}
+	if (mic_tlv_parse(rsp, len, &t) != MIC_OK || t.tag != 0xBF21 ||
+	    (r = mic_cert_verify(trust, t.value, t.len, MIC_CERT_CARD)) !=
+	    MIC_OK) {
+		why_set(why, cap, "the card's CERT.SD.ECKA does not verify");
+		goto out;
+	}
+	q = t.value;
+	if ((x = d2i_X509(NULL, &q, (long)t.len)) == NULL ||
+	    (l->pk_sd = X509_get_pubkey(x)) == NULL) {
+		why_set(why, cap, "CERT.SD.ECKA has no key");
+		goto out;
+	}
+	*out = l;
+	l = NULL;
+	rc = 0;
+out:
+	X509_free(x);
+	mic_trust_free(&trust);
+	vct_scp_free(&l);
+	return rc;
+}
+
+void
+vct_scp_free(struct vct_scp **l)
+{
+	if (l == NULL || *l == NULL)
+		return;
+	mic_tx_free(&(*l)->tx);
+	EVP_PKEY_free((*l)->pk_sd);
+	X509_free((*l)->issuer);
+	free((*l)->pki);
+	free(*l);
+	*l = NULL;
+}
+
+/* SCP11a with DIR's terminal of @p role. */
+static int
+open_role(struct vct_scp *l, enum vc_role role, char *why, size_t cap)
+{
+	static const mic_scp_keyref oce = { OCE_KVN, OCE_KID };
+	const char *name = mic_role_name((mic_role)role);
+	uint8_t der[MIC_CERT_MAX];
+	const unsigned char *q = der;
+	mic_keyprov_t *kp = NULL;
+	STACK_OF(X509) *chain = NULL;
+	X509 *leaf = NULL;
+	size_t len = 0;
+	mic_rc r;
+	int rc = -1;
+
+	if (name == NULL || (r = mic_pki_load(l->pki, MIC_CERT_TERMINAL, name,
+	    NULL, NULL, NULL, &kp, der, sizeof(der), &len)) != MIC_OK) {
+		why_set(why, cap, "%s: terminal %s: %s", l->pki,
+		    name ? name : "?", name ? mic_strerror(r) : "no role");
+		goto out;
+	}
+	if ((leaf = d2i_X509(NULL, &q, (long)len)) == NULL ||
+	    (chain = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(chain, l->issuer) || !sk_X509_push(chain, leaf)) {
+		why_set(why, cap, "terminal %s: bad certificate", name);
+		goto out;
+	}
+	if ((r = mic_scp11a_open(l->tx, SD_KVN, l->pk_sd, &oce,
+	    mic_keyprov_pkey(kp), chain)) != MIC_OK) {
+		why_set(why, cap, "SCP11a as %s: %s", name, mic_strerror(r));
+		goto out;
+	}
+	l->role = role;
+	rc = 0;
+out:
+	sk_X509_free(chain);
+	X509_free(leaf);
+	mic_keyprov_free(&kp);
+	return rc;
+}
+
+uint16_t
+vct_scp_xmit(struct vct_scp *l, enum vc_role role, const uint8_t *cmd,
+    size_t len, char *why, size_t cap)
+{
+	uint8_t rsp[MIC_APDU_RSP_MAX];
+	mic_apdu a;
+	size_t n = 0;
+	uint16_t sw = 0;
+	mic_rc r;
+
+	if (mic_apdu_decode(cmd, len, &a) != MIC_OK) {
+		why_set(why, cap, "internal: a step does not decode");
+		return 0;
+	}
+	if (role == VC_ROLE_NONE) {
+		mic_scp_close(l->tx);
+		l->role = VC_ROLE_NONE;
+	} else if (role != l->role && open_role(l, role, why, cap) != 0)
+		return 0;
+	r = mic_tx_transmit(l->tx, &a, rsp, sizeof(rsp), &n, &sw);
+	mici_wipe(rsp, sizeof(rsp));
+	if (r != MIC_OK) {
+		why_set(why, cap, "%s", mic_strerror(r));
+		return 0;
+	}
+	return sw;
+}

@@ -140,6 +140,18 @@ static const struct err_text err_table[] = {
 	    "the security object belongs to another chip"),
 	ERR(MIC_ERR_SOD_NOT_COVERED,
 	    "a card file is not covered by the security object"),
+	ERR(MIC_ERR_BATCH_LINE,
+	    "a batch line is invalid (its error record names the line and "
+	    "the field)"),
+	ERR(MIC_ERR_JSON, "a line is not one well-formed JSON object"),
+	ERR(MIC_ERR_FIELD_UNKNOWN, "a field the schema does not know"),
+	ERR(MIC_ERR_FIELD_TYPE, "a field has the wrong JSON type"),
+	ERR(MIC_ERR_DUPLICATE,
+	    "a duplicate application id or ID number"),
+	ERR(MIC_ERR_JOURNAL,
+	    "the issuance journal failed (the debug log has SQLite's reason)"),
+	ERR(MIC_ERR_LIVE_CARD,
+	    "the holder already has a live card; a second is refused"),
 };
 
 #undef ERR

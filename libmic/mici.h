@@ -38,4 +38,12 @@ mic_rc mici_idnum_check(const char *s, const char *today, int allow_lower,
 /** Is @p prefix (2 digits) the address-code prefix of an ID number? */
 int mici_idnum_prefix_ok(const char *prefix);
 
+/**
+ * Is @p s an identifier of the batch schema (application id, employer id):
+ * 1 to @p max printable ASCII characters, no space? 0 when it is not, with
+ * the 1-based position of the first bad character in @p *bad_pos (0 for a
+ * bad length); @p bad_pos may be NULL.
+ */
+int mici_ident_ok(const char *s, size_t max, size_t *bad_pos);
+
 #endif

@@ -96,6 +96,14 @@ typedef enum mic_rc {
 	MIC_ERR_SOD_HASH = -65,         /**< a file's hash differs from the security object's: the file was changed */
 	MIC_ERR_SOD_CHIP = -66,         /**< the security object belongs to another chip (chip serial differs) */
 	MIC_ERR_SOD_NOT_COVERED = -67,  /**< a file to check is not covered by the security object */
+	/* Issuance (batch.h, journal.h): the bureau's batch input and the journal. */
+	MIC_ERR_BATCH_LINE = -68,       /**< a batch line is invalid; its error record names the line, the field and the cause */
+	MIC_ERR_JSON = -69,             /**< a line is not one JSON object (syntax, a repeated key, a NUL, or over the length limit) */
+	MIC_ERR_FIELD_UNKNOWN = -70,    /**< an object has a field the schema does not know */
+	MIC_ERR_FIELD_TYPE = -71,       /**< a field has the wrong JSON type (a number where a string goes, say) */
+	MIC_ERR_DUPLICATE = -72,        /**< an application id or ID number already seen (in the batch, or in the journal with other data) */
+	MIC_ERR_JOURNAL = -73,          /**< the issuance journal (SQLite) failed or is not a journal */
+	MIC_ERR_LIVE_CARD = -74,        /**< the holder already has a live card; a second one is refused */
 
 	/* Card status words (ISO/IEC 7816-4 clause 5.6), named for convenience.
 	 * Any other SW is MIC_RC_SW(sw). */

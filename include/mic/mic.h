@@ -18,6 +18,8 @@
 #include <mic/keyprov.h>
 #include <mic/pki.h>
 #include <mic/sod.h>
+#include <mic/batch.h>
+#include <mic/journal.h>
 
 #ifdef __cplusplus
 extern "C" {

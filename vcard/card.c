@@ -456,6 +456,12 @@ vc_card_test_set_role(vc_card *card, enum vc_role role)
 	card->ram.role = role;
 }
 
+enum vc_role
+vc_card_test_role(const vc_card *card)
+{
+	return card == NULL ? VC_ROLE_NONE : card->ram.test_role;
+}
+
 void
 vc_card_chip_serial(const vc_card *card, uint8_t serial[VC_CHIP_SERIAL_LEN])
 {
@@ -546,7 +552,8 @@ static const struct acl acl_table[ACC_COUNT][5] = {
 	[ACC_UPDATE_FAMILY] = { STA, STA, { AK_ROLE, R_BANK }, STA, STA },
 	[ACC_PERSO] = { { AK_ROLE, RB(VC_ROLE_BUREAU) }, STA, STA, STA, STA },
 	[ACC_VERIFY] = { STA, STA, YES, STA, STA },
-	[ACC_CHANGE] = { STA, YES, YES, STA, STA },
+	[ACC_CHANGE] = { STA, { AK_ROLE, R_BANK | R_POS },
+	    { AK_ROLE, R_BANK | R_POS }, STA, STA },
 	[ACC_RESET_PIN] = { STA, { AK_ROLE, R_BANK }, { AK_ROLE, R_BANK },
 	    STA, STA },
 	[ACC_ACTIVATE] = { STA, { AK_POLICY, R_BANK }, STA,

@@ -206,6 +206,8 @@ enum vc_role {
  * enum means no role.
  */
 void vc_card_test_set_role(vc_card *card, enum vc_role role);
+/** The role vc_card_test_set_role() set, VC_ROLE_NONE if none. */
+enum vc_role vc_card_test_role(const vc_card *card);
 
 /*
  * The vpcd client: connects out to a vpcd reader slot and serves the card

@@ -203,8 +203,12 @@ advance(vc_card *card, int stage)
 	static const uint8_t terminate[] = { 0x00, 0xE6, 0x00, 0x00, 0x01,
 	    0x02 };
 
-	if (stage >= 2)
+	if (stage >= 2) {
+		/* The PIN change is a write: the bank's channel (4.3). */
+		vc_card_test_set_role(card, VC_ROLE_BANK);
 		must(card, change, sizeof(change));
+		vc_card_test_set_role(card, VC_ROLE_NONE);
+	}
 	if (stage >= 3) {
 		vc_card_test_set_role(card, VC_ROLE_BANK);
 		must(card, activate, sizeof(activate));

@@ -198,7 +198,7 @@ check "counter survived eject/insert" contains "$out" "81 04 00 00 00 02"
 
 # SIGUSR1 pulls the card and puts it back, state kept; the trace hides PINs.
 cp "$tmp/sample.img" "$tmp/usr1.img"
-run_card "$tmp/usr1.img" "$tmp/usr1.log" -v
+run_card "$tmp/usr1.img" "$tmp/usr1.log" -v --test-role bank
 kill -USR1 "$card_pid"
 check "SIGUSR1 removes the card" "$stack_wait" wait --timeout 10000 --absent "$reader1"
 kill -USR1 "$card_pid"

@@ -414,12 +414,13 @@ scp_card(const char *serial, int active)
 	pk = card_key(tx);
 	perso_scp(tx, pk);
 	assert_int_equal(vc_card_state(card), VC_STATE_PERSONALIZED);
+	/* The holder sets the PIN at the bank, inside its channel. */
+	open_role(tx, pk, 3);
 	pin_block(TRANSPORT_PIN, blk);
 	pin_block(HOLDER_PIN, blk + 8);
 	assert_int_equal(xmit(tx, 0x00, 0x24, 0x00, 0x81, blk, 16, 0, NULL, 0,
 	    NULL), 0x9000);
 	if (active) {
-		open_role(tx, pk, 3);
 		memcpy(act, BYTES(0x20, 0x26, 0x03, 0x02, 0x10, 0x11, 0x12,
 		    'B', 'A', 'N', 'K', '0', '0', '0', '1'), sizeof(act));
 		assert_int_equal(xmit(tx, 0x00, 0x44, 0x00, 0x00, act,

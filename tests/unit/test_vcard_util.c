@@ -123,9 +123,18 @@ change_pin(vc_card *card, const char *old, const char *next)
 {
 	uint8_t blk[16];
 
+	enum vc_role was = vc_card_test_role(card);
+	uint16_t sw;
+
+	/* A PIN change is a write: it needs a bank or POS channel (4.3). */
 	pin_block(old, blk);
 	pin_block(next, blk + 8);
-	return send_cmd(card, 0x00, 0x24, 0x00, 0x81, blk, 16, 0, NULL);
+	if (was == VC_ROLE_NONE)
+		vc_card_test_set_role(card, VC_ROLE_BANK);
+	sw = send_cmd(card, 0x00, 0x24, 0x00, 0x81, blk, 16, 0, NULL);
+	if (was == VC_ROLE_NONE)
+		vc_card_test_set_role(card, VC_ROLE_NONE);
+	return sw;
 }
 
 static size_t

@@ -497,10 +497,10 @@ vct_sample_build(vc_card *card, const struct vct_sample *s,
 		    vct_state_name(vc_card_state(card)));
 		goto out;
 	}
-	/* The holder sets the PIN; that ends the transport state. */
+	/* The holder sets the PIN at the bank; that ends the transport state. */
 	pin_block(transport_pin(s), data);
 	pin_block(s->pin, data + 8);
-	if (step(&st, "CHANGE REFERENCE DATA", VC_ROLE_NONE, &crd) != 0 ||
+	if (step(&st, "CHANGE REFERENCE DATA", VC_ROLE_BANK, &crd) != 0 ||
 	    run_step(card, link, &st, why, cap) != 0)
 		goto out;
 	localtime_r(&s->now, &tm);

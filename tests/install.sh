@@ -31,4 +31,5 @@ if command -v c++ >/dev/null; then
 		fail "mic.h does not compile as C++"
 fi
 find "$root" -path '*/man1/mic.1' | grep -q . || fail "mic.1 not installed"
+find "$root" -path '*/man1/mic-vcard.1' | grep -q . || fail "mic-vcard.1 not installed"
 echo "1 passed, 0 failed"

@@ -28,9 +28,11 @@ usage_new(FILE *f)
 	    "the holder, the bank and the agency would:\n"
 	    "GENERATE KEY, STORE DATA (DGIs 0101-0105, 8010), CHANGE REFERENCE\n"
 	    "DATA to the holder's PIN, ACTIVATE FILE, CREDIT of the balance.\n"
-	    "EF.SOD and EF.CERT of a sample hold a marked PLACEHOLDER, not a\n"
-	    "signed security object or certificate: the trust step issues those;\n"
-	    "a terminal that checks authenticity rejects a sample card.\n"
+	    "With --pki, EF.CERT is the card certificate DIR's card-certificate\n"
+	    "issuer issues over the generated key, and EF.SOD the security\n"
+	    "object DIR's document signer signs ('mic card verify' checks it).\n"
+	    "Without, both hold a marked PLACEHOLDER that a terminal checking\n"
+	    "authenticity rejects.\n"
 	    "\n"
 	    "  --out FILE     the image to write (mode 0600)\n"
 	    "  --serial S     chip serial, 1-%d of A-Z a-z 0-9 . _ -\n"
@@ -215,6 +217,7 @@ cmd_new(int argc, char **argv)
 		fprintf(stderr, "mic-vcard: the sample card failed: %s\n", why);
 		goto out;
 	}
+	smp.pki = sample ? pki : NULL;
 	if (sample && vct_sample_build(card, &smp, link, why,
 	    sizeof(why)) != 0) {
 		fprintf(stderr, "mic-vcard: the sample card failed: %s\n", why);

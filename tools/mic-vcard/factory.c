@@ -287,15 +287,15 @@ out:
 }
 
 uint16_t
-vct_scp_xmit(struct vct_scp *l, enum vc_role role, const uint8_t *cmd,
-    size_t len, char *why, size_t cap)
+vct_scp_xmit_rsp(struct vct_scp *l, enum vc_role role, const uint8_t *cmd,
+    size_t len, uint8_t *rsp, size_t rsp_cap, size_t *n, char *why,
+    size_t cap)
 {
-	uint8_t rsp[MIC_APDU_RSP_MAX];
 	mic_apdu a;
-	size_t n = 0;
 	uint16_t sw = 0;
 	mic_rc r;
 
+	*n = 0;
 	if (mic_apdu_decode(cmd, len, &a) != MIC_OK) {
 		why_set(why, cap, "internal: a step does not decode");
 		return 0;
@@ -305,11 +305,23 @@ vct_scp_xmit(struct vct_scp *l, enum vc_role role, const uint8_t *cmd,
 		l->role = VC_ROLE_NONE;
 	} else if (role != l->role && open_role(l, role, why, cap) != 0)
 		return 0;
-	r = mic_tx_transmit(l->tx, &a, rsp, sizeof(rsp), &n, &sw);
-	mici_wipe(rsp, sizeof(rsp));
-	if (r != MIC_OK) {
+	if ((r = mic_tx_transmit(l->tx, &a, rsp, rsp_cap, n, &sw)) != MIC_OK) {
 		why_set(why, cap, "%s", mic_strerror(r));
 		return 0;
 	}
+	return sw;
+}
+
+uint16_t
+vct_scp_xmit(struct vct_scp *l, enum vc_role role, const uint8_t *cmd,
+    size_t len, char *why, size_t cap)
+{
+	uint8_t rsp[MIC_APDU_RSP_MAX];
+	size_t n = 0;
+	uint16_t sw;
+
+	sw = vct_scp_xmit_rsp(l, role, cmd, len, rsp, sizeof(rsp), &n, why,
+	    cap);
+	mici_wipe(rsp, sizeof(rsp));
 	return sw;
 }

@@ -70,6 +70,8 @@ struct vct_sample {
 	const char *pin;       /* the holder's PIN, 6-12 digits */
 	int64_t balance;       /* opening balance, fen; 0 = no CREDIT */
 	time_t now;
+	const char *pki;       /* a PKI of 'mic pki init' that issues EF.CERT
+	                        * and signs EF.SOD; NULL: placeholders */
 };
 
 #define SAMPLE_SSN "110105198001010016"
@@ -81,10 +83,13 @@ struct vct_sample {
  * a message in @p why. */
 int vct_sample_check(const struct vct_sample *s, char *why, size_t cap);
 
+/* One APDU of a personalization script: up to an extended STORE DATA of
+ * a whole EF.SOD (2048 bytes) with its DGI header. */
+#define VCT_STEP_MAX (7 + 5 + 2048 + 2)
 /* One APDU of a personalization script. */
 struct vct_step {
 	const char *what;      /* comment */
-	uint8_t apdu[300];
+	uint8_t apdu[VCT_STEP_MAX];
 	size_t len;
 	enum vc_role role;     /* the secure channel it needs */
 };
@@ -126,6 +131,10 @@ int vct_scp_open(struct vct_scp **out, vc_card *card, const char *pki,
     char *why, size_t cap);
 uint16_t vct_scp_xmit(struct vct_scp *l, enum vc_role role,
     const uint8_t *cmd, size_t len, char *why, size_t cap);
+/* vct_scp_xmit, keeping the response data in @p rsp (@p *n bytes). */
+uint16_t vct_scp_xmit_rsp(struct vct_scp *l, enum vc_role role,
+    const uint8_t *cmd, size_t len, uint8_t *rsp, size_t rsp_cap, size_t *n,
+    char *why, size_t cap);
 void vct_scp_free(struct vct_scp **l);
 
 int cmd_new(int argc, char **argv);

@@ -9,14 +9,21 @@
  * balance. The data is synthetic (docs/card-profile.md section 2; the ID
  * number is a test vector of GB 11643).
  *
- * EF.SOD and EF.CERT hold a marked placeholder until the trust step can
- * sign real ones: a DER SEQUENCE holding one UTF8String that says so.
+ * With a PKI, the card-certificate issuer certifies the key GENERATE KEY
+ * returned (EF.CERT) and the document signer signs EF.SOD over the files
+ * exactly as the card will hold them, zero padding included. Without one,
+ * EF.SOD and EF.CERT hold a marked placeholder: a DER SEQUENCE holding one
+ * UTF8String that says so.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <mic/apdu.h>
+#include <mic/keyprov.h>
+#include <mic/pki.h>
+#include <mic/profile.h>
+#include <mic/sod.h>
 #include <mic/tlv.h>
 
 #include "internal.h"
@@ -37,6 +44,8 @@
 	"the trust step issues EF.CERT"
 
 #define SW_OK 0x9000
+#define EF_CERT_SIZE 1024          /* docs/card-profile.md section 1 */
+#define PERSO_DGIS 6
 
 static const uint8_t aid[] = VC_MIC_AID;
 
@@ -250,6 +259,27 @@ serial_digits(const char *serial, char out[11])
 			out[--k] = serial[i - 1];
 }
 
+/* The card identification code (profile 2.1.1), an32. */
+static void
+sample_cic(const struct vct_sample *s, char cic[33])
+{
+	char digits[11];
+
+	serial_digits(s->serial, digits);
+	snprintf(cic, 33, "%s%s1%s%s%s", ISSUER, RID_HEX, "10", BUREAU_CODE,
+	    digits);
+}
+
+/* Ten years on; 29 February becomes 28 so that the date exists. */
+static void
+sample_expiry(const struct tm *tm, struct tm *exp)
+{
+	*exp = *tm;
+	exp->tm_year += 10;
+	if (exp->tm_mon == 1 && exp->tm_mday == 29)
+		exp->tm_mday = 28;
+}
+
 static mic_rc
 ef_card(const struct vct_sample *s, const struct tm *tm, uint8_t *buf,
     size_t cap, size_t *len)
@@ -257,17 +287,14 @@ ef_card(const struct vct_sample *s, const struct tm *tm, uint8_t *buf,
 	mic_tlv_writer w;
 	char digits[11], cic[33], number[10];
 	uint8_t issued[4], expires[4];
-	struct tm exp = *tm;
+	struct tm exp;
 	static const uint8_t type = 0x01, version[2] = { 0x01, 0x00 };
 
 	serial_digits(s->serial, digits);
-	snprintf(cic, sizeof(cic), "%s%s1%s%s%s", ISSUER, RID_HEX, "10",
-	    BUREAU_CODE, digits);
+	sample_cic(s, cic);
 	snprintf(number, sizeof(number), "A%s", digits + 2);
 	put_date(issued, tm, 0);
-	exp.tm_year += 10;
-	if (exp.tm_mon == 1 && exp.tm_mday == 29)
-		exp.tm_mday = 28;
+	sample_expiry(tm, &exp);
 	put_date(expires, &exp, 0);
 	mic_tlv_writer_init(&w, buf, cap);
 	mic_tlv_open(&w, 0x66);
@@ -338,57 +365,63 @@ placeholder(const char *text, uint8_t *buf, size_t cap, size_t *len)
 	return mic_tlv_writer_finish(&w, len);
 }
 
-/* Encode a command into @p st; 0 ok. */
+/* Encode a command into @p st, short when it fits; 0 ok. */
 static int
 step(struct vct_step *st, const char *what, enum vc_role role,
     const mic_apdu *a)
 {
 	st->what = what;
 	st->role = role;
-	return mic_apdu_encode(a, MIC_APDU_SHORT, st->apdu, sizeof(st->apdu),
+	return mic_apdu_encode(a, MIC_APDU_AUTO, st->apdu, sizeof(st->apdu),
 	    &st->len) == MIC_OK ? 0 : -1;
 }
 
-/* One STORE DATA block holding one DGI (all ours are under 255 bytes). */
+/*
+ * One STORE DATA block holding one DGI (EMV CPS: a length of one byte up
+ * to FE, else FF and two bytes). EF.SOD and EF.CERT exceed a short APDU:
+ * the step is then extended, and the transport chains it.
+ */
 static int
 store_data(struct vct_step *st, const char *what, uint16_t dgi,
     const uint8_t *body, size_t len, uint8_t block, int last)
 {
-	uint8_t data[3 + 255];
+	uint8_t data[5 + MIC_SOD_MAX];
+	size_t hdr = len < 0xFF ? 3 : 5;
 	mic_apdu a = { .cla = 0x80, .ins = 0xE2, .p1 = last ? 0x80 : 0x00,
 		.p2 = block, .data = data };
+	int rc;
 
-	if (len > 252)
+	if (len > MIC_SOD_MAX)
 		return -1;
 	mici_put_u16(data, dgi);
-	data[2] = (uint8_t)len;
-	memcpy(data + 3, body, len);
-	a.nc = 3 + len;
-	return step(st, what, VC_ROLE_BUREAU, &a);
+	if (hdr == 3)
+		data[2] = (uint8_t)len;
+	else {
+		data[2] = 0xFF;
+		mici_put_u16(data + 3, (uint16_t)len);
+	}
+	memcpy(data + hdr, body, len);
+	a.nc = hdr + len;
+	rc = step(st, what, VC_ROLE_BUREAU, &a);
+	mici_wipe(data, sizeof(data));
+	return rc;
 }
 
-size_t
-vct_sample_perso(const struct vct_sample *s, struct vct_step *steps,
-    size_t max, char *why, size_t cap)
-{
-	struct {
-		uint16_t dgi;
-		const char *what;
-		uint8_t body[256];
-		size_t len;
-	} dgi[6];
-	mic_apdu sel = { .cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x0C,
-		.data = aid, .nc = sizeof(aid) };
-	mic_apdu gen = { .cla = 0x00, .ins = 0x47, .p1 = 0x80, .p2 = 0x00,
-		.ne = 256 };
-	struct tm tm;
-	size_t n = 0;
+/* The DGIs the bureau stores, in block order. */
+struct perso_dgi {
+	uint16_t dgi;
+	const char *what;
+	uint8_t body[MIC_SOD_MAX];
+	size_t len;
+};
 
-	if (max < VCT_PERSO_STEPS || vct_sample_check(s, why, cap) != 0) {
-		if (max < VCT_PERSO_STEPS)
-			why_set(why, cap, "internal: too few steps");
-		return 0;
-	}
+/* The sample's DGIs, EF.SOD and EF.CERT as placeholders; 0 ok. */
+static int
+perso_dgis(const struct vct_sample *s, struct perso_dgi dgi[PERSO_DGIS],
+    char *why, size_t cap)
+{
+	struct tm tm;
+
 	localtime_r(&s->now, &tm);
 	dgi[0].dgi = 0x0101;
 	dgi[0].what = "STORE DATA block 00: DGI 0101, EF.CARD";
@@ -402,18 +435,33 @@ vct_sample_perso(const struct vct_sample *s, struct vct_step *steps,
 	dgi[4].what = "STORE DATA block 04: DGI 0105, EF.CERT (placeholder)";
 	dgi[5].dgi = 0x8010;
 	dgi[5].what = "STORE DATA block 05, last: DGI 8010, transport PIN";
-	if (ef_card(s, &tm, dgi[0].body, sizeof(dgi[0].body), &dgi[0].len) ||
-	    ef_holder(s, dgi[1].body, sizeof(dgi[1].body), &dgi[1].len) ||
-	    ef_insurance(&tm, dgi[2].body, sizeof(dgi[2].body), &dgi[2].len) ||
+	if (ef_card(s, &tm, dgi[0].body, MIC_EF_CARD_SIZE, &dgi[0].len) ||
+	    ef_holder(s, dgi[1].body, MIC_EF_HOLDER_SIZE, &dgi[1].len) ||
+	    ef_insurance(&tm, dgi[2].body, MIC_EF_INSURANCE_SIZE,
+	    &dgi[2].len) ||
 	    placeholder(SOD_PLACEHOLDER, dgi[3].body, sizeof(dgi[3].body),
 	    &dgi[3].len) ||
-	    placeholder(CERT_PLACEHOLDER, dgi[4].body, sizeof(dgi[4].body),
+	    placeholder(CERT_PLACEHOLDER, dgi[4].body, EF_CERT_SIZE,
 	    &dgi[4].len)) {
 		why_set(why, cap, "internal: a template does not fit");
-		return 0;
+		return -1;
 	}
 	pin_block(transport_pin(s), dgi[5].body);
 	dgi[5].len = 8;
+	return 0;
+}
+
+/* SELECT, GENERATE KEY and the STORE DATA blocks into @p steps. */
+static size_t
+perso_encode(const struct perso_dgi dgi[PERSO_DGIS], struct vct_step *steps,
+    char *why, size_t cap)
+{
+	mic_apdu sel = { .cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x0C,
+		.data = aid, .nc = sizeof(aid) };
+	mic_apdu gen = { .cla = 0x00, .ins = 0x47, .p1 = 0x80, .p2 = 0x00,
+		.ne = 256 };
+	size_t n = 0;
+
 	if (step(&steps[n++], "SELECT the MIC application", VC_ROLE_NONE,
 	    &sel) != 0 ||
 	    step(&steps[n++], "GENERATE ASYMMETRIC KEY PAIR", VC_ROLE_BUREAU,
@@ -421,15 +469,32 @@ vct_sample_perso(const struct vct_sample *s, struct vct_step *steps,
 		why_set(why, cap, "internal: cannot encode an APDU");
 		return 0;
 	}
-	for (size_t i = 0; i < MIC_ARRAY_LEN(dgi); i++) {
+	for (size_t i = 0; i < PERSO_DGIS; i++) {
 		if (store_data(&steps[n++], dgi[i].what, dgi[i].dgi,
 		    dgi[i].body, dgi[i].len, (uint8_t)i,
-		    i + 1 == MIC_ARRAY_LEN(dgi)) != 0) {
+		    i + 1 == PERSO_DGIS) != 0) {
 			why_set(why, cap, "internal: cannot encode STORE DATA");
 			return 0;
 		}
 	}
-	mici_wipe(dgi[5].body, sizeof(dgi[5].body));
+	return n;
+}
+
+size_t
+vct_sample_perso(const struct vct_sample *s, struct vct_step *steps,
+    size_t max, char *why, size_t cap)
+{
+	struct perso_dgi dgi[PERSO_DGIS];
+	size_t n = 0;
+
+	if (max < VCT_PERSO_STEPS || vct_sample_check(s, why, cap) != 0) {
+		if (max < VCT_PERSO_STEPS)
+			why_set(why, cap, "internal: too few steps");
+		return 0;
+	}
+	if (perso_dgis(s, dgi, why, cap) == 0)
+		n = perso_encode(dgi, steps, why, cap);
+	mici_wipe(dgi, sizeof(dgi));
 	return n;
 }
 
@@ -469,15 +534,118 @@ run_step(vc_card *card, struct vct_scp *link, const struct vct_step *st,
 	return -1;
 }
 
+/* @p body zero-padded to @p size: the whole file as the card holds it. */
+static void
+padded(uint8_t *out, size_t size, const struct perso_dgi *d)
+{
+	memset(out, 0, size);
+	memcpy(out, d->body, d->len);
+}
+
+/*
+ * The trust step of the bureau, through @p link: SELECT, GENERATE KEY, the
+ * card certificate over the key the card returned (dgi[4]), and EF.SOD
+ * over the four files as the card will hold them and the chip serial
+ * (dgi[3]). 0 ok; the key pair is then generated, and the STORE DATA
+ * blocks must follow without another SELECT.
+ */
+static int
+sign_files(vc_card *card, const struct vct_sample *s, struct vct_scp *link,
+    struct perso_dgi dgi[PERSO_DGIS], char *why, size_t cap)
+{
+	uint8_t gen_rsp[MIC_APDU_RSP_MAX], ci_cert[MIC_CERT_MAX];
+	uint8_t ds_cert[MIC_CERT_MAX], serial[VC_CHIP_SERIAL_LEN];
+	uint8_t f_card[MIC_EF_CARD_SIZE], f_holder[MIC_EF_HOLDER_SIZE];
+	uint8_t f_ins[MIC_EF_INSURANCE_SIZE], f_cert[EF_CERT_SIZE];
+	mic_sod_file files[4] = {
+		{ MIC_SOD_SFI_CARD, f_card, sizeof(f_card) },
+		{ MIC_SOD_SFI_HOLDER, f_holder, sizeof(f_holder) },
+		{ MIC_SOD_SFI_INSURANCE, f_ins, sizeof(f_ins) },
+		{ MIC_SOD_SFI_CERT, f_cert, sizeof(f_cert) },
+	};
+	struct vct_step steps[VCT_PERSO_STEPS];
+	mic_keyprov_t *ci_kp = NULL, *ds_kp = NULL;
+	size_t gen_len = 0, ci_len = 0, ds_len = 0;
+	char cic[33];
+	struct tm tm, exp;
+	int64_t not_after;
+	uint16_t sw;
+	mic_rc r;
+	int rc = -1;
+
+	if (perso_encode(dgi, steps, why, cap) == 0)
+		goto out;
+	if ((sw = vct_scp_xmit(link, steps[0].role, steps[0].apdu,
+	    steps[0].len, why, cap)) != SW_OK ||
+	    (sw = vct_scp_xmit_rsp(link, steps[1].role, steps[1].apdu,
+	    steps[1].len, gen_rsp, sizeof(gen_rsp), &gen_len, why,
+	    cap)) != SW_OK) {
+		if (sw != 0)
+			why_set(why, cap, "SELECT or GENERATE KEY: the card "
+			    "says %04X (%s)", sw, mic_sw_name(sw));
+		goto out;
+	}
+	/* The certificate lasts as long as the card: to its expiry day's end. */
+	localtime_r(&s->now, &tm);
+	sample_expiry(&tm, &exp);
+	exp.tm_hour = 23;
+	exp.tm_min = 59;
+	exp.tm_sec = 59;
+	exp.tm_isdst = -1;
+	not_after = (int64_t)mktime(&exp);
+	sample_cic(s, cic);
+	if ((r = mic_pki_load(s->pki, MIC_CERT_CARD_ISSUER, NULL, NULL, NULL,
+	    NULL, &ci_kp, ci_cert, sizeof(ci_cert), &ci_len)) != MIC_OK) {
+		why_set(why, cap, "%s: the card-certificate issuer: %s",
+		    s->pki, mic_strerror(r));
+		goto out;
+	}
+	if ((r = mic_cardcert_issue(ci_kp, ci_cert, ci_len, gen_rsp, gen_len,
+	    cic, (int64_t)s->now, not_after, dgi[4].body, EF_CERT_SIZE,
+	    &dgi[4].len)) != MIC_OK) {
+		why_set(why, cap, "issuing the card certificate: %s",
+		    mic_strerror(r));
+		goto out;
+	}
+	dgi[4].what = "STORE DATA block 04: DGI 0105, EF.CERT";
+	padded(f_card, sizeof(f_card), &dgi[0]);
+	padded(f_holder, sizeof(f_holder), &dgi[1]);
+	padded(f_ins, sizeof(f_ins), &dgi[2]);
+	padded(f_cert, sizeof(f_cert), &dgi[4]);
+	vc_card_chip_serial(card, serial);
+	if ((r = mic_pki_load(s->pki, MIC_CERT_DOCUMENT_SIGNER, NULL, NULL,
+	    NULL, NULL, &ds_kp, ds_cert, sizeof(ds_cert), &ds_len)) !=
+	    MIC_OK) {
+		why_set(why, cap, "%s: the document signer: %s", s->pki,
+		    mic_strerror(r));
+		goto out;
+	}
+	if ((r = mic_sod_build(ds_kp, ds_cert, ds_len, files,
+	    MIC_ARRAY_LEN(files), serial, dgi[3].body, sizeof(dgi[3].body),
+	    &dgi[3].len)) != MIC_OK) {
+		why_set(why, cap, "signing EF.SOD: %s", mic_strerror(r));
+		goto out;
+	}
+	dgi[3].what = "STORE DATA block 03: DGI 0104, EF.SOD";
+	rc = 0;
+out:
+	mic_keyprov_free(&ci_kp);
+	mic_keyprov_free(&ds_kp);
+	mici_wipe(steps, sizeof(steps));
+	mici_wipe(gen_rsp, sizeof(gen_rsp));
+	return rc;
+}
+
 int
 vct_sample_build(vc_card *card, const struct vct_sample *s,
     struct vct_scp *link, char *why, size_t cap)
 {
 	struct vct_step steps[VCT_PERSO_STEPS];
+	struct perso_dgi dgi[PERSO_DGIS];
 	struct vct_step st;
 	uint8_t data[40];
 	struct tm tm;
-	size_t n;
+	size_t n, first = 0;
 	int rc = -1;
 	mic_apdu crd = { .cla = 0x00, .ins = 0x24, .p1 = 0x00, .p2 = 0x81,
 		.data = data, .nc = 16 };
@@ -486,10 +654,24 @@ vct_sample_build(vc_card *card, const struct vct_sample *s,
 	mic_apdu credit = { .cla = 0x80, .ins = 0x52, .p1 = 0x00, .p2 = 0x00,
 		.data = data, .nc = 40, .ne = 256 };
 
-	if ((n = vct_sample_perso(s, steps, MIC_ARRAY_LEN(steps), why,
-	    cap)) == 0)
+	if (vct_sample_check(s, why, cap) != 0 ||
+	    perso_dgis(s, dgi, why, cap) != 0)
 		goto out;
-	for (size_t i = 0; i < n; i++)
+	if (s->pki != NULL) {
+		/* Real certificates need the real bureau: no test hook. */
+		if (link == NULL) {
+			why_set(why, cap, "internal: a PKI without a link");
+			goto out;
+		}
+		if (sign_files(card, s, link, dgi, why, cap) != 0)
+			goto out;
+		/* SELECT and GENERATE KEY are done: a second key would not
+		 * be the certified one. */
+		first = 2;
+	}
+	if ((n = perso_encode(dgi, steps, why, cap)) == 0)
+		goto out;
+	for (size_t i = first; i < n; i++)
 		if (run_step(card, link, &steps[i], why, cap) != 0)
 			goto out;
 	if (vc_card_state(card) != VC_STATE_PERSONALIZED) {
@@ -528,6 +710,7 @@ vct_sample_build(vc_card *card, const struct vct_sample *s,
 	rc = 0;
 out:
 	mici_wipe(steps, sizeof(steps));
+	mici_wipe(dgi, sizeof(dgi));
 	mici_wipe(&st, sizeof(st));
 	mici_wipe(data, sizeof(data));
 	return rc;

@@ -1,11 +1,17 @@
 /*
  * mic card: read a card as a point of sale does. One SELECT and three READ
  * BINARY for the public data; with --pin, VERIFY and the account.
+ * mic card verify: passive authentication (docs/pki.md section 4) of the
+ * files as read from the card, against a trust store.
  */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <mic/pki.h>
+#include <mic/sod.h>
 
 #include "internal.h"
 #include "mic-tool.h"
@@ -14,10 +20,17 @@ static void
 card_usage(FILE *f)
 {
 	fprintf(f, "usage: mic card read [-r READER] [--pin]\n"
-	    "  Read the card's public data; with --pin also verify the PIN and\n"
+	    "       mic card verify [-r READER] --trust DIR\n"
+	    "  read: the card's public data; with --pin also verify the PIN and\n"
 	    "  read the personal account. The PIN comes from MIC_PIN or, when\n"
 	    "  that is unset, from one line of standard input; never from the\n"
-	    "  command line.\n");
+	    "  command line.\n"
+	    "  verify: passive authentication. Reads EF.CARD, EF.HOLDER,\n"
+	    "  EF.INSURANCE, EF.CERT and EF.SOD, checks EF.SOD's signature,\n"
+	    "  its signer's chain, the chip serial and every file's hash, then\n"
+	    "  the card certificate's chain, against the trust store DIR (a\n"
+	    "  PKI directory's trust/, or the PKI directory itself).\n"
+	    "  Exit status 0 when authentic, 1 otherwise.\n");
 }
 
 static const char *
@@ -121,6 +134,212 @@ out:
 	return ret;
 }
 
+/* docs/card-profile.md section 1; <mic/profile.h> has no constant for it. */
+#define EF_CERT_SIZE 1024
+
+/* The files passive authentication reads, with their sizes (profile 1). */
+static const struct {
+	uint8_t sfi;
+	size_t size;
+	const char *name;
+} pa_files[] = {
+	{ MIC_SOD_SFI_CARD, MIC_EF_CARD_SIZE, "EF.CARD" },
+	{ MIC_SOD_SFI_HOLDER, MIC_EF_HOLDER_SIZE, "EF.HOLDER" },
+	{ MIC_SOD_SFI_INSURANCE, MIC_EF_INSURANCE_SIZE, "EF.INSURANCE" },
+	{ MIC_SOD_SFI_CERT, EF_CERT_SIZE, "EF.CERT" },
+	{ 4, MIC_SOD_MAX, "EF.SOD" },
+};
+#define PA_FILES (sizeof(pa_files) / sizeof(pa_files[0]))
+#define PA_SOD (PA_FILES - 1)
+/* A short READ BINARY returns at most 256 bytes. */
+#define PA_CHUNK 256
+
+/*
+ * The whole file @p sfi, @p size bytes, into @p buf: READ BINARY by SFI
+ * for the first part (which makes it the current EF), then by offset in
+ * P1-P2, since P2 alone cannot reach past 255.
+ */
+static mic_rc
+read_whole(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t size)
+{
+	mic_apdu a = { .cla = 0x00, .ins = 0xB0 };
+	size_t off = 0, n;
+	mic_rc rc;
+
+	while (off < size) {
+		a.ne = size - off < PA_CHUNK ? size - off : PA_CHUNK;
+		if (off == 0) {
+			a.p1 = (uint8_t)(0x80 | sfi);
+			a.p2 = 0;
+		} else {
+			a.p1 = (uint8_t)(off >> 8);
+			a.p2 = (uint8_t)off;
+		}
+		if ((rc = mic_tx_command(tx, &a, buf + off, size - off,
+		    &n)) != MIC_OK)
+			return rc;
+		if (n == 0 || n > a.ne)
+			return MIC_ERR_RESPONSE;
+		off += n;
+	}
+	return MIC_OK;
+}
+
+/* DIR/trust when DIR is a PKI directory, else DIR; 0 ok. */
+static int
+trust_dir(const char *dir, char *out, size_t cap)
+{
+	struct stat st;
+	int n;
+
+	n = snprintf(out, cap, "%s/trust/roots", dir);
+	if (n > 0 && (size_t)n < cap && stat(out, &st) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		snprintf(out, cap, "%s/trust", dir);
+		return 0;
+	}
+	n = snprintf(out, cap, "%s", dir);
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static int
+pa_fail(const char *what, mic_rc rc)
+{
+	printf("passive authentication: FAILED: %s: %s (%s)\n", what,
+	    mic_strerror(rc), mic_strerror_name(rc));
+	return 1;
+}
+
+/* Read the five files, the chip serial and the card identification code. */
+static mic_rc
+pa_read(mic_tx_t *tx, uint8_t *bufs[PA_FILES], uint8_t serial[MIC_CHIP_SERIAL_LEN],
+    char cic[33], const char **what)
+{
+	mic_card_t *card = NULL;
+	mic_cardinfo_t *ci = NULL;
+	mic_rc rc;
+
+	*what = "selecting the insurance application";
+	if ((rc = mic_card_open(&card, tx)) != MIC_OK)
+		goto out;
+	*what = "the chip serial";
+	if ((rc = mic_card_chip_serial(card, serial, MIC_CHIP_SERIAL_LEN)) !=
+	    MIC_OK)
+		goto out;
+	for (size_t i = 0; i < PA_FILES; i++) {
+		*what = pa_files[i].name;
+		if ((rc = read_whole(tx, pa_files[i].sfi, bufs[i],
+		    pa_files[i].size)) != MIC_OK)
+			goto out;
+	}
+	*what = "EF.CARD";
+	if ((ci = mic_cardinfo_new()) == NULL) {
+		rc = MIC_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = mic_cardinfo_decode(ci, bufs[0], pa_files[0].size)) !=
+	    MIC_OK)
+		goto out;
+	snprintf(cic, 33, "%s", mic_cardinfo_id(ci));
+	rc = MIC_OK;
+out:
+	mic_cardinfo_free(&ci);
+	mic_card_free(&card);
+	return rc;
+}
+
+static int
+card_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reader", required_argument, NULL, 'r' },
+		{ "trust", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint8_t f_card[MIC_EF_CARD_SIZE], f_holder[MIC_EF_HOLDER_SIZE];
+	uint8_t f_ins[MIC_EF_INSURANCE_SIZE], f_cert[EF_CERT_SIZE], f_sod[MIC_SOD_MAX];
+	uint8_t *bufs[PA_FILES] = { f_card, f_holder, f_ins, f_cert, f_sod };
+	uint8_t serial[MIC_CHIP_SERIAL_LEN];
+	mic_sod_file files[PA_FILES - 1];
+	const char *reader = NULL, *trust_arg = NULL, *what = NULL;
+	char dir[4096], cic[33];
+	mic_trust_t *trust = NULL;
+	mic_tx_t *tx = NULL;
+	int c, ret = 1;
+	mic_rc rc;
+
+	while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			reader = optarg;
+			break;
+		case 't':
+			trust_arg = optarg;
+			break;
+		case 'h':
+			card_usage(stdout);
+			return 0;
+		default:
+			card_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || trust_arg == NULL) {
+		if (trust_arg == NULL)
+			fprintf(stderr, "mic card verify: --trust is required\n");
+		card_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (trust_dir(trust_arg, dir, sizeof(dir)) != 0) {
+		fprintf(stderr, "mic card verify: %s: path too long\n",
+		    trust_arg);
+		return 1;
+	}
+	/* The trust store first: no card traffic for a typo. */
+	if ((rc = mic_trust_load(&trust, dir)) != MIC_OK) {
+		fprintf(stderr, "mic card verify: %s: %s\n", dir,
+		    mic_strerror(rc));
+		return 1;
+	}
+	if ((tx = tool_open_reader("card", reader)) == NULL)
+		goto out;
+	/* One transaction: the files and the serial come from one card. */
+	if ((rc = mic_tx_begin(tx)) != MIC_OK) {
+		tool_fail("card", "starting a transaction", rc);
+		goto out;
+	}
+	rc = pa_read(tx, bufs, serial, cic, &what);
+	mic_tx_end(tx);
+	if (rc != MIC_OK) {
+		tool_fail("card verify", what, rc);
+		goto out;
+	}
+	for (size_t i = 0; i < PA_SOD; i++) {
+		files[i].sfi = pa_files[i].sfi;
+		files[i].data = bufs[i];
+		files[i].len = pa_files[i].size;
+	}
+	if ((rc = mic_sod_verify(trust, f_sod, sizeof(f_sod), files, PA_SOD,
+	    serial)) != MIC_OK) {
+		ret = pa_fail("EF.SOD", rc);
+		goto out;
+	}
+	/* EF.SOD vouches for EF.CERT's bytes; this vouches for its issuer
+	 * and that it names this card. */
+	if ((rc = mic_cardcert_verify(trust, f_cert, sizeof(f_cert), cic)) !=
+	    MIC_OK) {
+		ret = pa_fail("EF.CERT", rc);
+		goto out;
+	}
+	printf("passive authentication: OK\n");
+	ret = 0;
+out:
+	mic_tx_free(&tx);
+	mic_trust_free(&trust);
+	return ret;
+}
+
 int
 cmd_card(int argc, char **argv)
 {
@@ -136,6 +355,8 @@ cmd_card(int argc, char **argv)
 	int with_pin = 0, c, ret = 1;
 	mic_rc rc;
 
+	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+		return card_verify(argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "read") != 0) {
 		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 		    strcmp(argv[1], "-h") == 0)) {
@@ -167,8 +388,8 @@ cmd_card(int argc, char **argv)
 		card_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((rc = mic_pcsc_open(&tx, reader)) != MIC_OK)
-		return tool_fail("card", "connecting to the card", rc);
+	if ((tx = tool_open_reader("card", reader)) == NULL)
+		return 1;
 	/* One transaction for the whole visit, as a POS holds the card. */
 	if ((rc = mic_tx_begin(tx)) != MIC_OK) {
 		tool_fail("card", "starting a transaction", rc);

@@ -69,44 +69,6 @@ run_step(mic_tx_t *tx, const script_step *st, int strict, uint8_t *rsp,
 	return strict && sw != 0x9000;
 }
 
-static mic_tx_t *
-open_reader(const char *reader)
-{
-	mic_reader_info *r = NULL;
-	mic_tx_t *tx = NULL;
-	size_t n = 0;
-	char *end;
-	mic_rc rc;
-
-	if (reader != NULL && *reader != '\0') {
-		long idx = strtol(reader, &end, 10);
-		if (*end == '\0') {
-			rc = mic_reader_list(&r, &n);
-			if (rc != MIC_OK) {
-				tool_fail("apdu", "listing readers", rc);
-				return NULL;
-			}
-			if (idx < 0 || (size_t)idx >= n) {
-				fprintf(stderr, "mic apdu: no reader %ld (%zu readers)\n",
-				    idx, n);
-				mic_reader_list_free(&r);
-				return NULL;
-			}
-			rc = mic_pcsc_open(&tx, r[idx].name);
-			mic_reader_list_free(&r);
-		} else {
-			rc = mic_pcsc_open(&tx, reader);
-		}
-	} else {
-		rc = mic_pcsc_open(&tx, NULL);
-	}
-	if (rc != MIC_OK) {
-		tool_fail("apdu", "connecting to the card", rc);
-		return NULL;
-	}
-	return tx;
-}
-
 static int
 run_script(mic_tx_t *tx, const char *path, int strict, uint8_t *rsp,
     size_t cap, script_step *st)
@@ -202,7 +164,7 @@ cmd_apdu(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((tx = open_reader(reader)) == NULL)
+	if ((tx = tool_open_reader("apdu", reader)) == NULL)
 		goto out;
 	if (do_trace)
 		mic_tx_set_trace(tx, trace, NULL);

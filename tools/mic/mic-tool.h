@@ -19,6 +19,12 @@ int cmd_pki(int argc, char **argv);
 /* Print "mic VERB: what: mic_strerror(rc)" to stderr; returns 1. */
 int tool_fail(const char *verb, const char *what, mic_rc rc);
 void tool_hex(FILE *f, const uint8_t *p, size_t n);
+/*
+ * Connect to READER, given by name or by its index in "mic readers", or to
+ * the first reader with a card when NULL. Prints why and returns NULL on
+ * failure.
+ */
+mic_tx_t *tool_open_reader(const char *verb, const char *reader);
 
 /*
  * One step of an APDU script (a scriptor-like text format): an APDU in hex,

@@ -44,7 +44,6 @@
 	"the trust step issues EF.CERT"
 
 #define SW_OK 0x9000
-#define EF_CERT_SIZE 1024          /* docs/card-profile.md section 1 */
 #define PERSO_DGIS 6
 
 static const uint8_t aid[] = VC_MIC_AID;
@@ -441,7 +440,7 @@ perso_dgis(const struct vct_sample *s, struct perso_dgi dgi[PERSO_DGIS],
 	    &dgi[2].len) ||
 	    placeholder(SOD_PLACEHOLDER, dgi[3].body, sizeof(dgi[3].body),
 	    &dgi[3].len) ||
-	    placeholder(CERT_PLACEHOLDER, dgi[4].body, EF_CERT_SIZE,
+	    placeholder(CERT_PLACEHOLDER, dgi[4].body, MIC_EF_CERT_SIZE,
 	    &dgi[4].len)) {
 		why_set(why, cap, "internal: a template does not fit");
 		return -1;
@@ -556,7 +555,7 @@ sign_files(vc_card *card, const struct vct_sample *s, struct vct_scp *link,
 	uint8_t gen_rsp[MIC_APDU_RSP_MAX], ci_cert[MIC_CERT_MAX];
 	uint8_t ds_cert[MIC_CERT_MAX], serial[VC_CHIP_SERIAL_LEN];
 	uint8_t f_card[MIC_EF_CARD_SIZE], f_holder[MIC_EF_HOLDER_SIZE];
-	uint8_t f_ins[MIC_EF_INSURANCE_SIZE], f_cert[EF_CERT_SIZE];
+	uint8_t f_ins[MIC_EF_INSURANCE_SIZE], f_cert[MIC_EF_CERT_SIZE];
 	mic_sod_file files[4] = {
 		{ MIC_SOD_SFI_CARD, f_card, sizeof(f_card) },
 		{ MIC_SOD_SFI_HOLDER, f_holder, sizeof(f_holder) },
@@ -601,7 +600,7 @@ sign_files(vc_card *card, const struct vct_sample *s, struct vct_scp *link,
 		goto out;
 	}
 	if ((r = mic_cardcert_issue(ci_kp, ci_cert, ci_len, gen_rsp, gen_len,
-	    cic, (int64_t)s->now, not_after, dgi[4].body, EF_CERT_SIZE,
+	    cic, (int64_t)s->now, not_after, dgi[4].body, MIC_EF_CERT_SIZE,
 	    &dgi[4].len)) != MIC_OK) {
 		why_set(why, cap, "issuing the card certificate: %s",
 		    mic_strerror(r));

@@ -135,7 +135,6 @@ out:
 }
 
 /* docs/card-profile.md section 1; <mic/profile.h> has no constant for it. */
-#define EF_CERT_SIZE 1024
 
 /* The files passive authentication reads, with their sizes (profile 1). */
 static const struct {
@@ -146,7 +145,7 @@ static const struct {
 	{ MIC_SOD_SFI_CARD, MIC_EF_CARD_SIZE, "EF.CARD" },
 	{ MIC_SOD_SFI_HOLDER, MIC_EF_HOLDER_SIZE, "EF.HOLDER" },
 	{ MIC_SOD_SFI_INSURANCE, MIC_EF_INSURANCE_SIZE, "EF.INSURANCE" },
-	{ MIC_SOD_SFI_CERT, EF_CERT_SIZE, "EF.CERT" },
+	{ MIC_SOD_SFI_CERT, MIC_EF_CERT_SIZE, "EF.CERT" },
 	{ 4, MIC_SOD_MAX, "EF.SOD" },
 };
 #define PA_FILES (sizeof(pa_files) / sizeof(pa_files[0]))
@@ -258,7 +257,7 @@ card_verify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint8_t f_card[MIC_EF_CARD_SIZE], f_holder[MIC_EF_HOLDER_SIZE];
-	uint8_t f_ins[MIC_EF_INSURANCE_SIZE], f_cert[EF_CERT_SIZE], f_sod[MIC_SOD_MAX];
+	uint8_t f_ins[MIC_EF_INSURANCE_SIZE], f_cert[MIC_EF_CERT_SIZE], f_sod[MIC_SOD_MAX];
 	uint8_t *bufs[PA_FILES] = { f_card, f_holder, f_ins, f_cert, f_sod };
 	uint8_t serial[MIC_CHIP_SERIAL_LEN];
 	mic_sod_file files[PA_FILES - 1];

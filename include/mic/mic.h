@@ -20,6 +20,7 @@
 #include <mic/sod.h>
 #include <mic/batch.h>
 #include <mic/journal.h>
+#include <mic/perso.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,0 +1,806 @@
+/*
+ * libmic: personalization of one card by the card bureau (see perso.h).
+ * The APDU sequence is the one of docs/card-profile.md 3.8 and 3.9, and of
+ * the reference sample card (tools/mic-vcard/sample.c): SELECT, GENERATE
+ * KEY, one STORE DATA block per DGI, the transport PIN last.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include <mic/apdu.h>
+#include <mic/card.h>
+#include <mic/perso.h>
+#include <mic/pki.h>
+#include <mic/scp.h>
+#include <mic/sod.h>
+#include <mic/tlv.h>
+
+#include "internal.h"
+#include "mici.h"
+
+/* docs/card-profile.md 4.4: the card's SCP11 key version and the OCE's
+ * key reference the bureau's certificate chain is stored under. */
+#define SD_KVN 0x01
+#define OCE_KVN 0x01
+#define OCE_KID 0x10
+
+#define EF_SOD_SIZE 2048   /* docs/card-profile.md section 1 */
+#define READ_CHUNK 256     /* a short READ BINARY returns at most 256 bytes */
+#define DGI_HDR_MAX 5      /* 2-byte identifier, FF and a 2-byte length */
+#define PERSO_DGIS 6
+#define PIN_BLOCK_LEN 8
+#define GEN_RSP_MAX 128    /* 7F49 { 86 point }: 70 bytes for P-256 */
+#define PATH_MAX_LEN 4096
+
+struct mic_perso_cfg {
+	mic_keyprov_t *term_kp;     /* the bureau terminal's key */
+	STACK_OF(X509) *term_chain; /* issuer CA, then the terminal */
+	mic_keyprov_t *ci_kp;       /* card-certificate issuer */
+	uint8_t ci_cert[MIC_CERT_MAX];
+	size_t ci_len;
+	mic_keyprov_t *ds_kp;       /* document signer */
+	uint8_t ds_cert[MIC_CERT_MAX];
+	size_t ds_len;
+	mic_trust_t *trust;
+	char bureau[4];
+	char issue_date[9];         /* "" until set: today at each card */
+	char issuer[MIC_REGION_LEN + 1]; /* "" for the pooling region */
+	unsigned years;
+};
+
+struct mic_perso_result {
+	uint8_t chip_serial[MIC_CHIP_SERIAL_LEN];
+	char cic[MIC_CARDID_LEN + 1];
+	char number[MIC_CARD_NUMBER_LEN + 1];
+	char pin[MIC_TRANSPORT_PIN_LEN + 1];
+	uint64_t apdus;
+	uint64_t bytes;
+};
+
+/* Everything one card needs on the host side; wiped as a whole. */
+struct perso {
+	mic_perso_cfg_t *cfg;
+	mic_tx_t *tx;
+	mic_card_t *card;
+	EVP_PKEY *pk_sd;            /* PK.SD.ECKA from the factory certificate */
+	uint8_t serial[MIC_CHIP_SERIAL_LEN];
+	char cic[MIC_CARDID_LEN + 1];
+	char number[MIC_CARD_NUMBER_LEN + 1];
+	char pin[MIC_TRANSPORT_PIN_LEN + 1];
+	uint8_t gen[GEN_RSP_MAX];
+	size_t gen_len;
+	/* The four covered files as the card holds them, zero padded, and
+	 * the lengths of their templates (the DGI bodies). */
+	uint8_t f_card[MIC_EF_CARD_SIZE];
+	uint8_t f_holder[MIC_EF_HOLDER_SIZE];
+	uint8_t f_ins[MIC_EF_INSURANCE_SIZE];
+	uint8_t f_cert[MIC_EF_CERT_SIZE];
+	uint8_t f_sod[EF_SOD_SIZE];
+	size_t l_card, l_holder, l_ins, l_cert, l_sod;
+	uint8_t pin_block[PIN_BLOCK_LEN];
+	/* Read back. */
+	uint8_t r_buf[EF_SOD_SIZE];
+	uint8_t cmd[DGI_HDR_MAX + EF_SOD_SIZE];
+};
+
+/* --- configuration ---------------------------------------------------- */
+
+static mic_rc
+read_pem_cert(const char *path, X509 **out)
+{
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		mici_debug("%s: %s: cannot open", __func__, path);
+		return MIC_ERR_NOT_FOUND;
+	}
+	*out = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (*out == NULL) {
+		mici_debug("%s: %s: no PEM certificate", __func__, path);
+		return MIC_ERR_CERT_FORMAT;
+	}
+	return MIC_OK;
+}
+
+mic_rc
+mic_perso_cfg_load(mic_perso_cfg_t **out, const char *dir, const char *name)
+{
+	mic_perso_cfg_t *cfg = NULL;
+	uint8_t cert[MIC_CERT_MAX];
+	char path[PATH_MAX_LEN];
+	const unsigned char *q;
+	X509 *ca = NULL, *term = NULL;
+	size_t len = 0;
+	mic_role role;
+	mic_rc rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || dir == NULL || name == NULL) {
+		mici_debug("%s: NULL argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
+		return MIC_ERR_NOMEM;
+	memcpy(cfg->bureau, "000", 4);
+	cfg->years = MIC_PERSO_YEARS_DEFAULT;
+	if ((rc = mic_pki_load(dir, MIC_CERT_TERMINAL, name, NULL, NULL, NULL,
+	    &cfg->term_kp, cert, sizeof(cert), &len)) != MIC_OK)
+		goto fail;
+	/* A hospital's terminal would open SCP11a fine and then be refused
+	 * at GENERATE KEY: say so here, once, instead of at every card. */
+	if ((rc = mic_cert_role(cert, len, &role)) != MIC_OK)
+		goto fail;
+	if (role != MIC_ROLE_BUREAU) {
+		mici_debug("%s: %s is a %s terminal", __func__, name,
+		    mic_role_name(role) ? mic_role_name(role) : "?");
+		rc = MIC_ERR_CERT_PURPOSE;
+		goto fail;
+	}
+	q = cert;
+	if ((term = d2i_X509(NULL, &q, (long)len)) == NULL) {
+		rc = MIC_ERR_CERT_FORMAT;
+		goto fail;
+	}
+	/* Only the issuer CA's certificate: its key is not the bureau's. */
+	if (snprintf(path, sizeof(path), "%s/issuer/cert.pem", dir) >=
+	    (int)sizeof(path)) {
+		rc = MIC_ERR_INVALID_ARGUMENT;
+		goto fail;
+	}
+	if ((rc = read_pem_cert(path, &ca)) != MIC_OK)
+		goto fail;
+	if ((cfg->term_chain = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(cfg->term_chain, ca)) {
+		rc = MIC_ERR_NOMEM;
+		goto fail;
+	}
+	ca = NULL;
+	if (!sk_X509_push(cfg->term_chain, term)) {
+		rc = MIC_ERR_NOMEM;
+		goto fail;
+	}
+	term = NULL;
+	if ((rc = mic_pki_load(dir, MIC_CERT_CARD_ISSUER, NULL, cfg->term_kp,
+	    NULL, NULL, &cfg->ci_kp, cfg->ci_cert, sizeof(cfg->ci_cert),
+	    &cfg->ci_len)) != MIC_OK ||
+	    (rc = mic_pki_load(dir, MIC_CERT_DOCUMENT_SIGNER, NULL,
+	    cfg->term_kp, NULL, NULL, &cfg->ds_kp, cfg->ds_cert,
+	    sizeof(cfg->ds_cert), &cfg->ds_len)) != MIC_OK)
+		goto fail;
+	if (snprintf(path, sizeof(path), "%s/trust", dir) >=
+	    (int)sizeof(path)) {
+		rc = MIC_ERR_INVALID_ARGUMENT;
+		goto fail;
+	}
+	if ((rc = mic_trust_load(&cfg->trust, path)) != MIC_OK)
+		goto fail;
+	*out = cfg;
+	cfg = NULL;
+	rc = MIC_OK;
+fail:
+	X509_free(ca);
+	X509_free(term);
+	mic_perso_cfg_free(&cfg);
+	return rc;
+}
+
+void
+mic_perso_cfg_free(mic_perso_cfg_t **cfgp)
+{
+	mic_perso_cfg_t *cfg;
+
+	if (cfgp == NULL || (cfg = *cfgp) == NULL)
+		return;
+	sk_X509_pop_free(cfg->term_chain, X509_free);
+	mic_keyprov_free(&cfg->term_kp);
+	mic_keyprov_free(&cfg->ci_kp);
+	mic_keyprov_free(&cfg->ds_kp);
+	mic_trust_free(&cfg->trust);
+	mici_wipe(cfg, sizeof(*cfg));
+	free(cfg);
+	*cfgp = NULL;
+}
+
+mic_rc
+mic_perso_cfg_set_bureau_code(mic_perso_cfg_t *cfg, const char *code)
+{
+	if (cfg == NULL || code == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if (strlen(code) != 3 || !mici_digits(code, 3))
+		return MIC_ERR_FORMAT;
+	memcpy(cfg->bureau, code, 4);
+	return MIC_OK;
+}
+
+mic_rc
+mic_perso_cfg_set_issue_date(mic_perso_cfg_t *cfg, const char *date)
+{
+	if (cfg == NULL || date == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if (strlen(date) != 8 || !mici_digits(date, 8) ||
+	    !mici_date_real(date, 8))
+		return MIC_ERR_DATE;
+	memcpy(cfg->issue_date, date, 9);
+	return MIC_OK;
+}
+
+mic_rc
+mic_perso_cfg_set_validity_years(mic_perso_cfg_t *cfg, unsigned years)
+{
+	if (cfg == NULL || years < 1 || years > 30)
+		return MIC_ERR_INVALID_ARGUMENT;
+	cfg->years = years;
+	return MIC_OK;
+}
+
+mic_rc
+mic_perso_cfg_set_issuer(mic_perso_cfg_t *cfg, const char *region)
+{
+	if (cfg == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if (region == NULL) {
+		cfg->issuer[0] = '\0';
+		return MIC_OK;
+	}
+	if (!mic_code_valid(MIC_CODE_REGION, region))
+		return MIC_ERR_CODE;
+	memcpy(cfg->issuer, region, MIC_REGION_LEN + 1);
+	return MIC_OK;
+}
+
+/* --- result ----------------------------------------------------------- */
+
+void
+mic_perso_result_free(mic_perso_result_t **resp)
+{
+	if (resp == NULL || *resp == NULL)
+		return;
+	/* The transport PIN is in here. */
+	OPENSSL_cleanse(*resp, sizeof(**resp));
+	free(*resp);
+	*resp = NULL;
+}
+
+const uint8_t *
+mic_perso_result_chip_serial(const mic_perso_result_t *res)
+{
+	return res == NULL ? NULL : res->chip_serial;
+}
+
+const char *
+mic_perso_result_card_id(const mic_perso_result_t *res)
+{
+	return res == NULL ? NULL : res->cic;
+}
+
+const char *
+mic_perso_result_card_number(const mic_perso_result_t *res)
+{
+	return res == NULL ? NULL : res->number;
+}
+
+const char *
+mic_perso_result_transport_pin(const mic_perso_result_t *res)
+{
+	return res == NULL ? NULL : res->pin;
+}
+
+uint64_t
+mic_perso_result_apdus(const mic_perso_result_t *res)
+{
+	return res == NULL ? 0 : res->apdus;
+}
+
+uint64_t
+mic_perso_result_bytes(const mic_perso_result_t *res)
+{
+	return res == NULL ? 0 : res->bytes;
+}
+
+/* --- building the files ----------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * algorithm): timegm() is not C11, and mktime() would add the zone. */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static unsigned
+num(const char *s, size_t n)
+{
+	unsigned v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned)(s[i] - '0');
+	return v;
+}
+
+/* The expiry "YYYYMMDD" @p years after @p issued; 29 February becomes
+ * 28 so that the date exists. Also the certificate's notAfter: the end of
+ * that day, UTC. */
+static void
+expiry(const char *issued, unsigned years, char out[9], int64_t *not_after)
+{
+	unsigned y = num(issued, 4) + years, m = num(issued + 4, 2);
+	unsigned d = num(issued + 6, 2);
+
+	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
+	    y % 400 == 0))
+		d = 28;
+	snprintf(out, 9, "%04u%02u%02u", y % 10000, m % 100, d % 100);
+	*not_after = days_from_civil(y, m, d) * 86400 + 86399;
+}
+
+/* ISO 9564-1 format 2 PIN block (profile 3.4). */
+static void
+pin_block(const char *pin, uint8_t out[PIN_BLOCK_LEN])
+{
+	size_t n = strlen(pin);
+
+	memset(out, 0xFF, PIN_BLOCK_LEN);
+	out[0] = (uint8_t)(0x20 | n);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t dig = (uint8_t)(pin[i] - '0');
+		size_t nib = 2 + i;
+		if (nib % 2 == 0)
+			out[nib / 2] = (uint8_t)(dig << 4 | 0x0F);
+		else
+			out[nib / 2] = (uint8_t)((out[nib / 2] & 0xF0) | dig);
+	}
+}
+
+/* Uniform random digits: bytes of 250 and over are drawn again, so that
+ * no digit is likelier than another. */
+static mic_rc
+random_pin(char pin[MIC_TRANSPORT_PIN_LEN + 1])
+{
+	uint8_t b[32];
+	size_t k = 0;
+	mic_rc rc = MIC_ERR_CRYPTO;
+
+	while (k < MIC_TRANSPORT_PIN_LEN) {
+		if (RAND_bytes(b, sizeof(b)) != 1) {
+			mici_debug("%s: RAND_bytes", __func__);
+			goto out;
+		}
+		for (size_t i = 0; i < sizeof(b) && k < MIC_TRANSPORT_PIN_LEN;
+		    i++)
+			if (b[i] < 250)
+				pin[k++] = (char)('0' + b[i] % 10);
+	}
+	pin[k] = '\0';
+	rc = MIC_OK;
+out:
+	OPENSSL_cleanse(b, sizeof(b));
+	return rc;
+}
+
+/* EF.CARD, EF.HOLDER, EF.INSURANCE into the padded buffers, the card
+ * identification code and number into @p p; before any card traffic, so
+ * that a bad application costs no card. */
+static mic_rc
+build_public(struct perso *p, const mic_application_t *app,
+    uint64_t serial, int64_t *not_after)
+{
+	const mic_insurance_t *ins = mic_application_insurance(app);
+	const mic_holder_t *holder = mic_application_holder(app);
+	mic_perso_cfg_t *cfg = p->cfg;
+	mic_cardinfo_t *ci = NULL;
+	char issued[9], expires[9];
+	const char *region;
+	mic_cardid id;
+	mic_rc rc;
+
+	if (ins == NULL || holder == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	region = cfg->issuer[0] != '\0' ? cfg->issuer :
+	    mic_insurance_region(ins);
+	if (region == NULL || strlen(region) != MIC_REGION_LEN)
+		return MIC_ERR_MISSING;
+	memset(&id, 0, sizeof(id));
+	memcpy(id.issuer, region, MIC_REGION_LEN + 1);
+	id.card_type = 1;
+	id.version_major = 1;
+	id.version_minor = 0;
+	id.bureau = num(cfg->bureau, 3);
+	id.serial = serial;
+	if ((rc = mic_cardid_build(&id, p->cic, sizeof(p->cic))) != MIC_OK)
+		return rc;
+	snprintf(p->number, sizeof(p->number), "A%08llu",
+	    (unsigned long long)(serial % 100000000ull));
+	if (cfg->issue_date[0] != '\0')
+		memcpy(issued, cfg->issue_date, 9);
+	else if ((rc = mici_today(issued)) != MIC_OK)
+		return rc;
+	expiry(issued, cfg->years, expires, not_after);
+	if ((ci = mic_cardinfo_new()) == NULL)
+		return MIC_ERR_NOMEM;
+	if ((rc = mic_cardinfo_set_id(ci, p->cic)) != MIC_OK ||
+	    (rc = mic_cardinfo_set_number(ci, p->number)) != MIC_OK ||
+	    (rc = mic_cardinfo_set_issuer(ci, region)) != MIC_OK ||
+	    (rc = mic_cardinfo_set_issue_date(ci, issued)) != MIC_OK ||
+	    (rc = mic_cardinfo_set_expiry_date(ci, expires)) != MIC_OK ||
+	    (rc = mic_cardinfo_encode(ci, p->f_card, sizeof(p->f_card),
+	    &p->l_card)) != MIC_OK ||
+	    (rc = mic_holder_encode(holder, p->f_holder, sizeof(p->f_holder),
+	    &p->l_holder)) != MIC_OK ||
+	    (rc = mic_insurance_encode(ins, p->f_ins, sizeof(p->f_ins),
+	    &p->l_ins)) != MIC_OK)
+		goto out;
+	rc = MIC_OK;
+out:
+	mic_cardinfo_free(&ci);
+	return rc;
+}
+
+/* EF.CERT over the generated key, then EF.SOD over the four files as the
+ * card will hold them and the chip serial. */
+static mic_rc
+build_signed(struct perso *p, int64_t not_after)
+{
+	mic_perso_cfg_t *cfg = p->cfg;
+	mic_sod_file files[4] = {
+		{ MIC_SOD_SFI_CARD, p->f_card, sizeof(p->f_card) },
+		{ MIC_SOD_SFI_HOLDER, p->f_holder, sizeof(p->f_holder) },
+		{ MIC_SOD_SFI_INSURANCE, p->f_ins, sizeof(p->f_ins) },
+		{ MIC_SOD_SFI_CERT, p->f_cert, sizeof(p->f_cert) },
+	};
+	mic_rc rc;
+
+	if ((rc = mic_cardcert_issue(cfg->ci_kp, cfg->ci_cert, cfg->ci_len,
+	    p->gen, p->gen_len, p->cic, 0, not_after, p->f_cert,
+	    sizeof(p->f_cert), &p->l_cert)) != MIC_OK)
+		return rc;
+	return mic_sod_build(cfg->ds_kp, cfg->ds_cert, cfg->ds_len, files,
+	    MIC_ARRAY_LEN(files), p->serial, p->f_sod, sizeof(p->f_sod),
+	    &p->l_sod);
+}
+
+/* --- card traffic ----------------------------------------------------- */
+
+/* GET DATA BF21: CERT.SD.ECKA, verified as a card certificate of our
+ * PKI before the bureau trusts the key it agrees a session key with. */
+static mic_rc
+factory_key(struct perso *p)
+{
+	mic_apdu a = { .cla = 0x80, .ins = 0xCA, .p1 = 0xBF, .p2 = 0x21,
+		.ne = 256 };
+	const unsigned char *q;
+	size_t n = 0;
+	X509 *x = NULL;
+	mic_tlv t;
+	mic_rc rc;
+
+	if ((rc = mic_tx_command(p->tx, &a, p->r_buf, sizeof(p->r_buf),
+	    &n)) != MIC_OK)
+		return rc;
+	if (mic_tlv_parse(p->r_buf, n, &t) != MIC_OK || t.tag != 0xBF21 ||
+	    t.raw_len != n) {
+		mici_debug("%s: not one BF21", __func__);
+		return MIC_ERR_RESPONSE;
+	}
+	if ((rc = mic_cert_verify(p->cfg->trust, t.value, t.len,
+	    MIC_CERT_CARD)) != MIC_OK) {
+		mici_debug("%s: factory certificate: %d", __func__, (int)rc);
+		return rc;
+	}
+	q = t.value;
+	if ((x = d2i_X509(NULL, &q, (long)t.len)) == NULL ||
+	    (p->pk_sd = X509_get_pubkey(x)) == NULL)
+		rc = MIC_ERR_CERT_FORMAT;
+	X509_free(x);
+	return rc;
+}
+
+static mic_rc
+generate_key(struct perso *p)
+{
+	mic_apdu a = { .cla = 0x00, .ins = 0x47, .p1 = 0x80, .p2 = 0x00,
+		.ne = 256 };
+	mic_tlv t;
+	mic_rc rc;
+
+	if ((rc = mic_tx_command(p->tx, &a, p->gen, sizeof(p->gen),
+	    &p->gen_len)) != MIC_OK)
+		return rc;
+	if (mic_tlv_parse(p->gen, p->gen_len, &t) != MIC_OK ||
+	    t.tag != 0x7F49 || t.raw_len != p->gen_len) {
+		mici_debug("%s: not one 7F49", __func__);
+		return MIC_ERR_RESPONSE;
+	}
+	return MIC_OK;
+}
+
+/* One STORE DATA block holding one DGI (profile 3.8). EF.SOD and EF.CERT
+ * exceed a short APDU: the transport chains or extends as the path
+ * allows. */
+static mic_rc
+store_data(struct perso *p, uint16_t dgi, const uint8_t *body, size_t len,
+    uint8_t block, int last, int sensitive)
+{
+	mic_apdu a = { .cla = 0x80, .ins = 0xE2, .p1 = last ? 0x80 : 0x00,
+		.p2 = block, .data = p->cmd,
+		.flags = sensitive ? MIC_APDU_SENSITIVE : 0 };
+	size_t hdr = len < 0xFF ? 3 : 5, n = 0;
+	uint8_t rsp[16];
+	mic_rc rc;
+
+	if (len > sizeof(p->cmd) - DGI_HDR_MAX)
+		return MIC_ERR_INTERNAL;
+	mici_put_u16(p->cmd, dgi);
+	if (hdr == 3)
+		p->cmd[2] = (uint8_t)len;
+	else {
+		p->cmd[2] = 0xFF;
+		mici_put_u16(p->cmd + 3, (uint16_t)len);
+	}
+	memcpy(p->cmd + hdr, body, len);
+	a.nc = hdr + len;
+	rc = mic_tx_command(p->tx, &a, rsp, sizeof(rsp), &n);
+	/* The last block holds the transport PIN. */
+	mici_wipe(p->cmd, a.nc);
+	if (rc != MIC_OK)
+		mici_debug("%s: block %u (DGI %04X): %d", __func__,
+		    (unsigned)block, (unsigned)dgi, (int)rc);
+	return rc;
+}
+
+static mic_rc
+store_all(struct perso *p)
+{
+	const struct {
+		uint16_t dgi;
+		const uint8_t *body;
+		size_t len;
+	} d[PERSO_DGIS] = {
+		{ 0x0101, p->f_card, p->l_card },
+		{ 0x0102, p->f_holder, p->l_holder },
+		{ 0x0103, p->f_ins, p->l_ins },
+		{ 0x0104, p->f_sod, p->l_sod },
+		{ 0x0105, p->f_cert, p->l_cert },
+		{ 0x8010, p->pin_block, sizeof(p->pin_block) },
+	};
+	mic_rc rc;
+
+	for (size_t i = 0; i < PERSO_DGIS; i++)
+		if ((rc = store_data(p, d[i].dgi, d[i].body, d[i].len,
+		    (uint8_t)i, i + 1 == PERSO_DGIS, d[i].dgi == 0x8010)) !=
+		    MIC_OK)
+			return rc;
+	return MIC_OK;
+}
+
+/* The whole file @p sfi, @p size bytes: READ BINARY by SFI for the first
+ * part (which makes it the current EF), then by offset in P1-P2. */
+static mic_rc
+read_whole(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t size)
+{
+	mic_apdu a = { .cla = 0x00, .ins = 0xB0 };
+	size_t off = 0, n;
+	mic_rc rc;
+
+	while (off < size) {
+		a.ne = size - off < READ_CHUNK ? size - off : READ_CHUNK;
+		if (off == 0) {
+			a.p1 = (uint8_t)(0x80 | sfi);
+			a.p2 = 0;
+		} else {
+			a.p1 = (uint8_t)(off >> 8);
+			a.p2 = (uint8_t)off;
+		}
+		if ((rc = mic_tx_command(tx, &a, buf + off, size - off,
+		    &n)) != MIC_OK)
+			return rc;
+		if (n == 0 || n > a.ne)
+			return MIC_ERR_RESPONSE;
+		off += n;
+	}
+	return MIC_OK;
+}
+
+/* Read file @p sfi back; it shall be exactly what was written. */
+static mic_rc
+read_same(struct perso *p, uint8_t sfi, const uint8_t *want, size_t size)
+{
+	mic_rc rc;
+
+	if ((rc = read_whole(p->tx, sfi, p->r_buf, size)) != MIC_OK)
+		return rc;
+	if (CRYPTO_memcmp(p->r_buf, want, size) != 0) {
+		mici_debug("%s: SFI %u differs", __func__, (unsigned)sfi);
+		return MIC_ERR_MISMATCH;
+	}
+	return MIC_OK;
+}
+
+/*
+ * The card counts as issued only if a terminal would accept it: plain
+ * reads give the bytes written, passive authentication and the card
+ * certificate verify as a terminal checks them, and the card proves its
+ * key in SCP11b.
+ */
+static mic_rc
+verify_card(struct perso *p)
+{
+	mic_sod_file files[4] = {
+		{ MIC_SOD_SFI_CARD, p->f_card, sizeof(p->f_card) },
+		{ MIC_SOD_SFI_HOLDER, p->f_holder, sizeof(p->f_holder) },
+		{ MIC_SOD_SFI_INSURANCE, p->f_ins, sizeof(p->f_ins) },
+		{ MIC_SOD_SFI_CERT, p->f_cert, sizeof(p->f_cert) },
+	};
+	uint8_t serial[MIC_CHIP_SERIAL_LEN];
+	mic_rc rc;
+
+	mic_card_free(&p->card);
+	if ((rc = mic_card_open(&p->card, p->tx)) != MIC_OK ||
+	    (rc = mic_card_chip_serial(p->card, serial, sizeof(serial))) !=
+	    MIC_OK)
+		return rc;
+	if (memcmp(serial, p->serial, sizeof(serial)) != 0)
+		return MIC_ERR_CARD_CHANGED;
+	if (mic_card_state(p->card) != MIC_STATE_PERSONALIZED) {
+		mici_debug("%s: the card is %s", __func__,
+		    mic_state_name(mic_card_state(p->card)));
+		return MIC_ERR_STATE;
+	}
+	/* The files the terminal trusts are the ones it reads: compare what
+	 * the card gives back, then verify exactly those bytes. */
+	if ((rc = read_same(p, MIC_SFI_CARD, p->f_card,
+	    sizeof(p->f_card))) != MIC_OK ||
+	    (rc = read_same(p, MIC_SFI_HOLDER, p->f_holder,
+	    sizeof(p->f_holder))) != MIC_OK ||
+	    (rc = read_same(p, MIC_SFI_INSURANCE, p->f_ins,
+	    sizeof(p->f_ins))) != MIC_OK ||
+	    (rc = read_same(p, MIC_SFI_CERT, p->f_cert,
+	    sizeof(p->f_cert))) != MIC_OK ||
+	    (rc = read_same(p, MIC_SFI_SOD, p->f_sod,
+	    sizeof(p->f_sod))) != MIC_OK)
+		return rc;
+	if ((rc = mic_sod_verify(p->cfg->trust, p->f_sod, sizeof(p->f_sod),
+	    files, MIC_ARRAY_LEN(files), serial)) != MIC_OK) {
+		mici_debug("%s: passive authentication: %d", __func__,
+		    (int)rc);
+		return rc;
+	}
+	if ((rc = mic_cardcert_verify(p->cfg->trust, p->f_cert,
+	    sizeof(p->f_cert), p->cic)) != MIC_OK ||
+	    (rc = mic_cardcert_check_key(p->f_cert, sizeof(p->f_cert),
+	    p->gen, p->gen_len)) != MIC_OK) {
+		mici_debug("%s: card certificate: %d", __func__, (int)rc);
+		return rc;
+	}
+	if ((rc = mic_scp11b_open(p->tx, SD_KVN, p->pk_sd)) != MIC_OK) {
+		mici_debug("%s: SCP11b: %d", __func__, (int)rc);
+		return rc;
+	}
+	mic_scp_close(p->tx);
+	return MIC_OK;
+}
+
+static mic_rc
+perso_run(struct perso *p, const mic_application_t *app, uint64_t serial)
+{
+	mic_perso_cfg_t *cfg = p->cfg;
+	mic_scp_keyref oce = { OCE_KVN, OCE_KID };
+	int64_t not_after = 0;
+	mic_rc rc;
+
+	if ((rc = build_public(p, app, serial, &not_after)) != MIC_OK) {
+		mici_debug("%s: the application: %d", __func__, (int)rc);
+		return rc;
+	}
+	if ((rc = random_pin(p->pin)) != MIC_OK)
+		return rc;
+	pin_block(p->pin, p->pin_block);
+	if ((rc = mic_card_open(&p->card, p->tx)) != MIC_OK ||
+	    (rc = mic_card_chip_serial(p->card, p->serial,
+	    sizeof(p->serial))) != MIC_OK)
+		return rc;
+	/* The card would refuse the last STORE DATA with 6985; refuse with
+	 * the same code before the first write. */
+	if (mic_card_state(p->card) != MIC_STATE_BLANK) {
+		mici_debug("%s: the card is %s", __func__,
+		    mic_state_name(mic_card_state(p->card)));
+		return MIC_SW_CONDITIONS;
+	}
+	if ((rc = factory_key(p)) != MIC_OK)
+		return rc;
+	if ((rc = mic_scp11a_open(p->tx, SD_KVN, p->pk_sd, &oce,
+	    mic_keyprov_pkey(cfg->term_kp), cfg->term_chain)) != MIC_OK) {
+		mici_debug("%s: SCP11a: %d", __func__, (int)rc);
+		return rc;
+	}
+	if ((rc = generate_key(p)) != MIC_OK ||
+	    (rc = build_signed(p, not_after)) != MIC_OK ||
+	    (rc = store_all(p)) != MIC_OK)
+		return rc;
+	mic_scp_close(p->tx);
+	return verify_card(p);
+}
+
+mic_rc
+mic_perso_card(mic_perso_cfg_t *cfg, mic_tx_t *tx,
+    const mic_application_t *app, uint64_t bureau_serial,
+    mic_perso_result_t **out)
+{
+	struct perso *p = NULL;
+	mic_perso_result_t *res = NULL;
+	mic_tx_stats st0, st1;
+	int began = 0;
+	mic_rc rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (cfg == NULL || tx == NULL || app == NULL || out == NULL ||
+	    bureau_serial > MIC_PERSO_SERIAL_MAX) {
+		mici_debug("%s: bad argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	/* Large buffers: the heap, not the stack of a reader thread. */
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (res = calloc(1, sizeof(*res))) == NULL) {
+		rc = MIC_ERR_NOMEM;
+		goto out;
+	}
+	p->cfg = cfg;
+	p->tx = tx;
+	/* The bureau's channel is ours to open and close; a caller's would
+	 * carry the SELECT and then be closed under it. */
+	if (mic_tx_get_sm_state(tx) == MIC_TX_SM_ON) {
+		mici_debug("%s: a secure channel is open", __func__);
+		rc = MIC_ERR_STATE;
+		goto out;
+	}
+	mic_tx_get_stats(tx, &st0);
+	/* One transaction: no other application interleaves, and the card
+	 * verified is the card written. */
+	if ((rc = mic_tx_begin(tx)) != MIC_OK)
+		goto out;
+	began = 1;
+	if ((rc = perso_run(p, app, bureau_serial)) != MIC_OK)
+		goto out;
+	mic_tx_get_stats(tx, &st1);
+	memcpy(res->chip_serial, p->serial, sizeof(res->chip_serial));
+	memcpy(res->cic, p->cic, sizeof(res->cic));
+	memcpy(res->number, p->number, sizeof(res->number));
+	memcpy(res->pin, p->pin, sizeof(res->pin));
+	res->apdus = st1.apdus - st0.apdus;
+	res->bytes = (st1.bytes_out - st0.bytes_out) +
+	    (st1.bytes_in - st0.bytes_in);
+	*out = res;
+	res = NULL;
+	rc = MIC_OK;
+out:
+	/* Never leave a channel behind, open or lost. */
+	if (began && mic_tx_get_sm_state(tx) != MIC_TX_SM_OFF)
+		mic_scp_close(tx);
+	if (began)
+		mic_tx_end(tx);
+	if (p != NULL) {
+		mic_card_free(&p->card);
+		EVP_PKEY_free(p->pk_sd);
+		OPENSSL_cleanse(p, sizeof(*p));
+		free(p);
+	}
+	mic_perso_result_free(&res);
+	return rc;
+}

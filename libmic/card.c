@@ -29,7 +29,7 @@
 #define P1_SFI 0x80u
 #define P2_RECORD_SFI(sfi) ((uint8_t)((sfi) << 3 | 0x04u))
 #define PIN_REF 0x81u
-#define PIN_BLOCK_LEN 8
+#define PIN_BLOCK_LEN MICI_PIN_BLOCK_LEN
 #define PIN_BLOCK_FORMAT2 0x20u
 #define NE_ALL 256u    /* Le 00: the whole file, up to 256 bytes */
 #define RSP_MAX 256u
@@ -461,8 +461,8 @@ mic_card_read_family(mic_card_t *card, unsigned record, mic_member_t *m)
  * F nibbles to 8 bytes. The PIN goes from the caller's string straight into
  * the block, so no other copy exists to wipe.
  */
-static mic_rc
-pin_block(const char *pin, uint8_t block[PIN_BLOCK_LEN])
+mic_rc
+mici_pin_block(const char *pin, uint8_t block[PIN_BLOCK_LEN])
 {
 	size_t n = strnlen(pin, MIC_PIN_MAX + 1), i;
 
@@ -504,7 +504,7 @@ mic_card_verify_pin(mic_card_t *card, const char *pin, int *tries_left)
 	a.ins = INS_VERIFY;
 	a.p2 = PIN_REF;
 	if (pin != NULL) {
-		if ((rc = pin_block(pin, block)) != MIC_OK)
+		if ((rc = mici_pin_block(pin, block)) != MIC_OK)
 			goto fail;
 		a.data = block;
 		a.nc = sizeof(block);

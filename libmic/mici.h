@@ -46,4 +46,13 @@ int mici_idnum_prefix_ok(const char *prefix);
  */
 int mici_ident_ok(const char *s, size_t max, size_t *bad_pos);
 
+/** Bytes of an ISO 9564-1 format 2 PIN block (card profile 3.4). */
+#define MICI_PIN_BLOCK_LEN 8
+
+/**
+ * Encode a PIN of MIC_PIN_MIN..MIC_PIN_MAX digits as a format 2 block.
+ * @retval MIC_ERR_INVALID_ARGUMENT  not 6-12 digits
+ */
+mic_rc mici_pin_block(const char *pin, uint8_t block[MICI_PIN_BLOCK_LEN]);
+
 #endif

@@ -35,7 +35,7 @@
 #define READ_CHUNK 256     /* a short READ BINARY returns at most 256 bytes */
 #define DGI_HDR_MAX 5      /* 2-byte identifier, FF and a 2-byte length */
 #define PERSO_DGIS 6
-#define PIN_BLOCK_LEN 8
+#define PIN_BLOCK_LEN MICI_PIN_BLOCK_LEN
 #define GEN_RSP_MAX 128    /* 7F49 { 86 point }: 70 bytes for P-256 */
 #define PATH_MAX_LEN 4096
 
@@ -348,24 +348,6 @@ expiry(const char *issued, unsigned years, char out[9], int64_t *not_after)
 		d = 28;
 	snprintf(out, 9, "%04u%02u%02u", y % 10000, m % 100, d % 100);
 	*not_after = days_from_civil(y, m, d) * 86400 + 86399;
-}
-
-/* ISO 9564-1 format 2 PIN block (profile 3.4). */
-static void
-pin_block(const char *pin, uint8_t out[PIN_BLOCK_LEN])
-{
-	size_t n = strlen(pin);
-
-	memset(out, 0xFF, PIN_BLOCK_LEN);
-	out[0] = (uint8_t)(0x20 | n);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t dig = (uint8_t)(pin[i] - '0');
-		size_t nib = 2 + i;
-		if (nib % 2 == 0)
-			out[nib / 2] = (uint8_t)(dig << 4 | 0x0F);
-		else
-			out[nib / 2] = (uint8_t)((out[nib / 2] & 0xF0) | dig);
-	}
 }
 
 /* Uniform random digits: bytes of 250 and over are drawn again, so that
@@ -710,7 +692,8 @@ perso_run(struct perso *p, const mic_application_t *app, uint64_t serial)
 	}
 	if ((rc = random_pin(p->pin)) != MIC_OK)
 		return rc;
-	pin_block(p->pin, p->pin_block);
+	if ((rc = mici_pin_block(p->pin, p->pin_block)) != MIC_OK)
+		return rc;
 	if ((rc = mic_card_open(&p->card, p->tx)) != MIC_OK ||
 	    (rc = mic_card_chip_serial(p->card, p->serial,
 	    sizeof(p->serial))) != MIC_OK)

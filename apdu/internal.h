@@ -47,6 +47,11 @@ mic_rc mici_atr_parse(const uint8_t *atr, size_t len, mici_atr_info *out);
  * @retval MIC_ERR_INVALID_ARGUMENT  a non-hex character or an odd digit count
  * @retval MIC_ERR_BUFFER_TOO_SMALL  more than @p cap bytes
  */
+/* The backend's I/O handle when its close operation is @p close, else NULL:
+ * how a backend recognises its own mic_tx_t. */
+struct mic_tx;
+void *mici_tx_io(struct mic_tx *tx, void (*close)(void *));
+
 mic_rc mici_hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len);
 
 #endif

@@ -748,6 +748,12 @@ fail:
 	return rc;
 }
 
+void *
+mici_tx_io(struct mic_tx *tx, void (*close)(void *))
+{
+	return tx != NULL && tx->ops.close == close ? tx->io : NULL;
+}
+
 void
 mic_tx_free(mic_tx_t **txp)
 {

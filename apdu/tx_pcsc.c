@@ -34,6 +34,7 @@ struct pcsc_io {
 	 * keeps the count: remember whether we hold one so a reconnect can
 	 * give it back before the transport begins again. */
 	int in_tx;
+	DWORD disposition;     /* for SCardDisconnect at close */
 	uint8_t atr[MIC_ATR_MAX];
 	size_t atr_len;
 };
@@ -262,7 +263,7 @@ pcsc_close(void *arg)
 	if (io == NULL)
 		return;
 	if (io->own_card)
-		SCardDisconnect(io->card, SCARD_LEAVE_CARD);
+		SCardDisconnect(io->card, io->disposition);
 	if (io->own_ctx)
 		SCardReleaseContext(io->ctx);
 	free(io);
@@ -629,6 +630,72 @@ mic_pcsc_wait_card(const char *reader, unsigned timeout_ms, char *name,
 	do {
 		rc = wait_round(ctx, reader, ms_left(&deadline), name, name_cap);
 	} while (rc == MIC_ERR_TIMEOUT && ms_left(&deadline) > 0);
+	SCardReleaseContext(ctx);
+	return rc;
+}
+
+void
+mic_pcsc_close_unpower(mic_tx_t **tx)
+{
+	struct pcsc_io *io;
+
+	if (tx == NULL || *tx == NULL)
+		return;
+	if ((io = mici_tx_io(*tx, pcsc_close)) != NULL)
+		io->disposition = SCARD_UNPOWER_CARD;
+	mic_tx_free(tx);
+}
+
+mic_rc
+mic_pcsc_wait_removal(const char *reader, unsigned timeout_ms)
+{
+	SCARD_READERSTATE st;
+	struct timespec deadline;
+	SCARDCONTEXT ctx;
+	long left;
+	mic_rc rc;
+	LONG rv;
+
+	if (reader == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	if ((rc = establish(&ctx)) != MIC_OK)
+		return rc;
+	memset(&st, 0, sizeof(st));
+	st.szReader = reader;
+	st.dwCurrentState = SCARD_STATE_UNAWARE;
+	rv = SCardGetStatusChange(ctx, 0, &st, 1);
+	for (;;) {
+		if (rv == SCARD_E_TIMEOUT) {
+			rc = MIC_ERR_TIMEOUT;
+		} else if (rv != SCARD_S_SUCCESS) {
+			rc = rv == SCARD_E_UNKNOWN_READER ? MIC_ERR_NO_READER :
+			    pcsc_fail(__func__, "SCardGetStatusChange", rv);
+			break;
+		} else if (st.dwEventState & (SCARD_STATE_UNKNOWN |
+		    SCARD_STATE_UNAVAILABLE)) {
+			rc = MIC_ERR_NO_READER;
+			break;
+		} else if (!(st.dwEventState & SCARD_STATE_PRESENT)) {
+			/* A mute card is still in the reader. */
+			rc = MIC_OK;
+			break;
+		}
+		if ((left = ms_left(&deadline)) <= 0) {
+			rc = MIC_ERR_TIMEOUT;
+			break;
+		}
+		if (rv == SCARD_S_SUCCESS)
+			st.dwCurrentState = st.dwEventState &
+			    ~SCARD_STATE_CHANGED;
+		rv = SCardGetStatusChange(ctx, (DWORD)left, &st, 1);
+	}
 	SCardReleaseContext(ctx);
 	return rc;
 }

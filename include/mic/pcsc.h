@@ -68,6 +68,27 @@ mic_rc mic_pcsc_open_external(mic_tx_t **out, SCARDCONTEXT ctx, SCARDHANDLE card
 mic_rc mic_pcsc_wait_card(const char *reader, unsigned timeout_ms, char *name,
     size_t name_cap);
 
+/**
+ * Wait until @p reader holds no card, at most @p timeout_ms: the card an
+ * issuance line set aside was taken out (by the operator, or by the
+ * machine's hopper).
+ * @retval MIC_OK                    the reader is empty
+ * @retval MIC_ERR_TIMEOUT           a card is still in it
+ * @retval MIC_ERR_NO_READER         no such reader (it was unplugged)
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p reader
+ * @retval MIC_ERR_NO_SERVICE, MIC_ERR_PCSC
+ */
+mic_rc mic_pcsc_wait_removal(const char *reader, unsigned timeout_ms);
+
+/**
+ * Close a mic_tx_t of mic_pcsc_open() and power the card down
+ * (SCARD_UNPOWER_CARD) instead of leaving it powered: the card's session
+ * state is gone, and a machine that feeds cards moves it on. Sets *tx to
+ * NULL. For a mic_tx_t of another backend (or a borrowed card handle) it is
+ * mic_tx_free().
+ */
+void mic_pcsc_close_unpower(mic_tx_t **tx);
+
 /** The mic_rc for a PC/SC return code. */
 mic_rc mic_pcsc_rc(LONG pcsc_rv);
 

@@ -152,6 +152,7 @@ static const struct err_text err_table[] = {
 	    "the issuance journal failed (the debug log has SQLite's reason)"),
 	ERR(MIC_ERR_LIVE_CARD,
 	    "the holder already has a live card; a second is refused"),
+	ERR(MIC_ERR_CANCELLED, "stopped on request before the end"),
 };
 
 #undef ERR

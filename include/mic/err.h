@@ -104,6 +104,7 @@ typedef enum mic_rc {
 	MIC_ERR_DUPLICATE = -72,        /**< an application id or ID number already seen (in the batch, or in the journal with other data) */
 	MIC_ERR_JOURNAL = -73,          /**< the issuance journal (SQLite) failed or is not a journal */
 	MIC_ERR_LIVE_CARD = -74,        /**< the holder already has a live card; a second one is refused */
+	MIC_ERR_CANCELLED = -75,        /**< stopped on request (a signal, mic_perso_line_stop()) before the end */
 
 	/* Card status words (ISO/IEC 7816-4 clause 5.6), named for convenience.
 	 * Any other SW is MIC_RC_SW(sw). */

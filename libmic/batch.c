@@ -66,6 +66,7 @@ struct mic_application {
 	mic_channel channel;
 	mic_holder_t *holder;
 	mic_insurance_t *ins;
+	char *json;             /* the line, compact, for the journal */
 };
 
 /* The schema, in the order fields are checked and reported. */
@@ -92,8 +93,13 @@ line_error(mic_batch_error *err, size_t line, const char *field, mic_rc rc,
 	va_list ap;
 	int n;
 
-	n = snprintf(msg, sizeof(msg), *field != '\0' ? "line %zu: %s: " :
-	    "line %zu: %s", line, field);
+	/* Line 0: text that is not from a batch (mic_application_parse). */
+	if (line == 0)
+		n = snprintf(msg, sizeof(msg), *field != '\0' ? "%s: " :
+		    "%s", field);
+	else
+		n = snprintf(msg, sizeof(msg), *field != '\0' ?
+		    "line %zu: %s: " : "line %zu: %s", line, field);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		n = 0;
 	va_start(ap, fmt);
@@ -780,12 +786,84 @@ application_new(size_t line)
 	return app;
 }
 
-mic_rc
-mic_batch_next(mic_batch_t *b, mic_application_t **appp, mic_batch_error *err)
+/*
+ * One meaning, one text. The schema makes an optional field that is null
+ * the same as one left out, first_use_activation false the same as left
+ * out, and x the same as X in the ID number. Left as they came, the same
+ * application exported again by another system would be "other data" to
+ * the journal, which refuses it under its old id (MIC_ERR_DUPLICATE),
+ * although nothing changed. Called on a valid application only.
+ */
+static mic_rc
+canonicalize(json_t *obj, const mic_application_t *app)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(obj, tmp, key, v) {
+		if ((json_is_null(v) || (json_is_false(v) &&
+		    strcmp(key, "first_use_activation") == 0)) &&
+		    json_object_del(obj, key) != 0)
+			return MIC_ERR_INTERNAL;
+	}
+	if (json_object_set_new(obj, "ssn",
+	    json_string(mic_holder_ssn(app->holder))) != 0)
+		return MIC_ERR_NOMEM;
+	return MIC_OK;
+}
+
+/*
+ * One line's text to a valid application: the batch reader's check and
+ * mic_application_parse()'s, so that the journal's copy is held to the
+ * same rules as the batch.
+ */
+static mic_rc
+parse_line(const char *buf, size_t len, size_t line, mic_application_t **appp,
+    mic_batch_error *err)
 {
 	mic_application_t *app = NULL;
 	json_error_t jerr;
 	json_t *obj = NULL;
+	mic_rc rc;
+
+	/* No JSON_DECODE_ANY: a line must be an object or an array. */
+	if ((obj = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL)
+		return line_error(err, line, "", MIC_ERR_JSON,
+		    "not JSON: %s (column %d)", jerr.text, jerr.column);
+	if (!json_is_object(obj)) {
+		rc = line_error(err, line, "", MIC_ERR_JSON,
+		    "%s, expected an object", json_kind(obj));
+		goto fail;
+	}
+	if ((app = application_new(line)) == NULL) {
+		mici_debug("%s: application_new", __func__);
+		rc = MIC_ERR_NOMEM;
+		goto fail;
+	}
+	if ((rc = fill_application(app, obj, err)) != MIC_OK ||
+	    (rc = canonicalize(obj, app)) != MIC_OK)
+		goto fail;
+	/* Canonical (sorted keys): the same application exported again in
+	 * another key order is the same text in the journal. */
+	if ((app->json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_ENSURE_ASCII)) == NULL) {
+		rc = MIC_ERR_NOMEM;
+		goto fail;
+	}
+	json_decref(obj);
+	*appp = app;
+	return MIC_OK;
+fail:
+	json_decref(obj);
+	mic_application_free(&app);
+	return rc;
+}
+
+mic_rc
+mic_batch_next(mic_batch_t *b, mic_application_t **appp, mic_batch_error *err)
+{
 	size_t len = 0;
 	int too_long, r;
 	mic_rc rc;
@@ -809,33 +887,35 @@ mic_batch_next(mic_batch_t *b, mic_application_t **appp, mic_batch_error *err)
 	if (too_long)
 		return line_error(err, b->lineno, "", MIC_ERR_JSON,
 		    "longer than %d bytes", MIC_BATCH_LINE_MAX);
-	/* No JSON_DECODE_ANY: a line must be an object or an array. */
-	if ((obj = json_loadb(b->buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL)
-		return line_error(err, b->lineno, "", MIC_ERR_JSON,
-		    "not JSON: %s (column %d)", jerr.text, jerr.column);
-	if (!json_is_object(obj)) {
-		rc = line_error(err, b->lineno, "", MIC_ERR_JSON,
-		    "%s, expected an object", json_kind(obj));
-		goto fail;
-	}
-	if ((app = application_new(b->lineno)) == NULL) {
-		mici_debug("%s: application_new", __func__);
-		rc = MIC_ERR_NOMEM;
-		goto fail;
-	}
-	if ((rc = fill_application(app, obj, err)) != MIC_OK ||
-	    (rc = check_duplicate(b, app, err)) != MIC_OK)
-		goto fail;
-	json_decref(obj);
-	*appp = app;
-
-	return MIC_OK;
-fail:
-	json_decref(obj);
-	mic_application_free(&app);
-
+	if ((rc = parse_line(b->buf, len, b->lineno, appp, err)) != MIC_OK)
+		return rc;
+	if ((rc = check_duplicate(b, *appp, err)) != MIC_OK)
+		mic_application_free(appp);
 	return rc;
+}
+
+mic_rc
+mic_application_parse(const char *json, size_t len, mic_application_t **appp,
+    mic_batch_error *err)
+{
+	if (appp != NULL)
+		*appp = NULL;
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+	if (json == NULL || appp == NULL) {
+		mici_debug("%s: NULL argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if (len > MIC_BATCH_LINE_MAX)
+		return line_error(err, 0, "", MIC_ERR_JSON,
+		    "longer than %d bytes", MIC_BATCH_LINE_MAX);
+	return parse_line(json, len, 0, appp, err);
+}
+
+const char *
+mic_application_json(const mic_application_t *app)
+{
+	return app == NULL ? NULL : app->json;
 }
 
 void
@@ -847,6 +927,11 @@ mic_application_free(mic_application_t **appp)
 		return;
 	mic_holder_free(&app->holder);
 	mic_insurance_free(&app->ins);
+	if (app->json != NULL) {
+		/* Personal data: not left in freed memory. */
+		mici_wipe(app->json, strlen(app->json));
+		free(app->json);
+	}
 	free(app);
 	*appp = NULL;
 }

@@ -126,6 +126,26 @@ const mic_holder_t *mic_application_holder(const mic_application_t *app);
 /** The insurance data, every field set: ready for mic_insurance_encode(). */
 const mic_insurance_t *mic_application_insurance(const mic_application_t *app);
 
+/**
+ * The application as one compact JSON object (ASCII, no line end): what
+ * the journal stores, so that a reader taking the application later, in
+ * another process or after a crash, gets the very data that was checked.
+ */
+const char *mic_application_json(const mic_application_t *app);
+
+/**
+ * Check one application given as JSON text, by the rules of a batch line
+ * (the duplicate check aside, which needs the batch). The error record's
+ * line is 0 and its message has no "line N:" prefix.
+ * @param json  @p len bytes, at most MIC_BATCH_LINE_MAX; need not end in NUL
+ * @retval MIC_OK                    @p *app is a valid application
+ * @retval MIC_ERR_BATCH_LINE        @p err says what is wrong
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL pointers
+ * @retval MIC_ERR_NOMEM
+ */
+mic_rc mic_application_parse(const char *json, size_t len,
+    mic_application_t **app, mic_batch_error *err);
+
 /** "self", "agent", "employer"; "unknown" for other values. Never NULL. */
 const char *mic_channel_name(mic_channel channel);
 

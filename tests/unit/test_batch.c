@@ -1,7 +1,9 @@
 /*
  * The batch reader: a batch of valid lines and malformed ones of every
  * kind, each error's line, field and cause asserted; duplicates naming the
- * earlier line; a 10,000-line batch streamed in bounded memory.
+ * earlier line; a 10,000-line batch streamed in bounded memory; one
+ * application as JSON text (mic_application_parse, mic_application_json),
+ * the journal's copy of it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -464,6 +466,316 @@ test_batch_streams_flat(void **state)
 	unlink(bf.path);
 }
 
+/* --- one application as JSON text (the journal's copy) ----------------- */
+
+/* docs/issuance.md's example, keys in the document's order. */
+static const char example[] =
+    "{\"application_id\":\"2026-000017\",\"channel\":\"employer\","
+    "\"employer_id\":\"91110000MA00000000\",\"name\":\"李四\","
+    "\"gender\":\"2\",\"ssn\":\"32010219881108018X\","
+    "\"birth_date\":\"19881108\",\"birthplace\":\"320102\","
+    "\"ethnicity\":\"01\",\"scheme\":\"employee\","
+    "\"pooling_region\":\"320100\",\"insured_since\":\"20100301\","
+    "\"first_use_activation\":true}";
+
+/* The same application, keys reversed, spaces between tokens. */
+static const char example_reordered[] =
+    "{ \"first_use_activation\" : true, \"insured_since\": \"20100301\", "
+    "\"pooling_region\": \"320100\", \"scheme\": \"employee\", "
+    "\"ethnicity\": \"01\", \"birthplace\": \"320102\", "
+    "\"birth_date\": \"19881108\", \"ssn\": \"32010219881108018X\", "
+    "\"gender\": \"2\", \"name\": \"\\u674e\\u56db\", "
+    "\"employer_id\": \"91110000MA00000000\", \"channel\": \"employer\", "
+    "\"application_id\": \"2026-000017\" }";
+
+static mic_application_t *
+parse_ok(const char *text, size_t len)
+{
+	mic_application_t *app = NULL;
+	mic_batch_error err;
+	mic_rc rc;
+
+	rc = mic_application_parse(text, len, &app, &err);
+	if (rc != MIC_OK)
+		fail_msg("parse: rc %d: %s", rc, err.message);
+	assert_non_null(app);
+	assert_non_null(mic_application_json(app));
+	return app;
+}
+
+/* Every key of the object, in the order they appear in @p json. */
+static void
+assert_sorted_keys(const char *json)
+{
+	const char *known[] = {
+		"application_id", "birth_date", "birthplace", "channel",
+		"employer_id", "ethnicity", "first_use_activation", "gender",
+		"insured_since", "name", "pooling_region", "scheme", "ssn",
+	};
+	const char *last = json;
+	char key[40];
+	size_t k;
+
+	for (k = 0; k < NELEM(known); k++) {
+		const char *at;
+
+		snprintf(key, sizeof(key), "\"%s\":", known[k]);
+		if ((at = strstr(json, key)) == NULL)
+			continue;
+		if (at < last)
+			fail_msg("%s out of order in %s", key, json);
+		last = at;
+	}
+}
+
+static void
+test_application_json(void **state)
+{
+	mic_application_t *a = NULL, *b = NULL, *c = NULL;
+	const char *j;
+	size_t k;
+
+	(void)state;
+	a = parse_ok(example, strlen(example));
+	j = mic_application_json(a);
+	/* Compact, one line, ASCII only: CJK as \u escapes. */
+	for (k = 0; j[k] != '\0'; k++) {
+		assert_true((unsigned char)j[k] >= 0x20);
+		assert_true((unsigned char)j[k] < 0x80);
+	}
+	assert_null(strstr(j, ": "));
+	assert_null(strstr(j, ", "));
+	assert_non_null(strstr(j, "\"name\":\"\\u674E\\u56DB\""));
+	assert_int_equal(j[0], '{');
+	assert_int_equal(j[strlen(j) - 1], '}');
+	assert_sorted_keys(j);
+	assert_true(strncmp(j, "{\"application_id\":\"2026-000017\",", 32) ==
+	    0);
+
+	/* json -> parse -> json is the same text, and the same values. */
+	b = parse_ok(j, strlen(j));
+	assert_string_equal(mic_application_json(b), j);
+	assert_string_equal(mic_application_id(b), "2026-000017");
+	assert_int_equal(mic_application_channel(b), MIC_CHANNEL_EMPLOYER);
+	assert_string_equal(mic_application_employer(b), "91110000MA00000000");
+	assert_string_equal(mic_holder_name(mic_application_holder(b)),
+	    "李四");
+	assert_string_equal(mic_holder_ssn(mic_application_holder(b)),
+	    "32010219881108018X");
+	assert_string_equal(mic_holder_ethnicity(mic_application_holder(b)),
+	    "01");
+	assert_int_equal(mic_insurance_policy(mic_application_insurance(b)),
+	    MIC_POLICY_FIRST_USE);
+	/* Not from a batch: no line. */
+	assert_int_equal(mic_application_line(b), 0);
+
+	/* The order of the keys and the spacing do not matter. */
+	c = parse_ok(example_reordered, strlen(example_reordered));
+	assert_string_equal(mic_application_json(c), j);
+	mic_application_free(&c);
+
+	/* What the batch reader hands out is the same text. */
+	{
+		char line[sizeof(example) + 1];
+		mic_batch_t *bt = NULL;
+		mic_batch_error err;
+		FILE *fp;
+
+		snprintf(line, sizeof(line), "%s\n", example);
+		assert_non_null(fp = fmemopen(line, strlen(line), "rb"));
+		assert_int_equal(mic_batch_open_fp(&bt, fp), MIC_OK);
+		assert_int_equal(mic_batch_next(bt, &c, &err), MIC_OK);
+		assert_string_equal(mic_application_json(c), j);
+		assert_int_equal(mic_application_line(c), 1);
+		mic_application_free(&c);
+		mic_batch_free(&bt);
+		fclose(fp);
+	}
+
+	/* The text need not end in NUL: only len bytes count. */
+	{
+		char buf[sizeof(example) + 8];
+
+		memcpy(buf, example, strlen(example));
+		memcpy(buf + strlen(example), "garbage!", 8);
+		c = parse_ok(buf, strlen(example));
+		assert_string_equal(mic_application_json(c), j);
+		mic_application_free(&c);
+	}
+	mic_application_free(&a);
+	mic_application_free(&b);
+	assert_null(mic_application_json(NULL));
+}
+
+/*
+ * One meaning, one text: what the schema says is the same application
+ * (an optional field null or left out, first_use_activation false or
+ * left out, a lower-case x in the ID number) is the same JSON, so that a
+ * batch exported again by another system is not taken for a changed one.
+ */
+static void
+test_application_json_canonical(void **state)
+{
+	static const char plain[] =
+	    "{\"application_id\":\"C-1\",\"channel\":\"self\","
+	    "\"name\":\"Wang\",\"gender\":\"2\","
+	    "\"ssn\":\"32010219881108018X\",\"birth_date\":\"19881108\","
+	    "\"birthplace\":\"320102\",\"scheme\":\"resident\","
+	    "\"pooling_region\":\"320100\",\"insured_since\":\"20100301\"}";
+	static const char spelled[] =
+	    "{\"application_id\":\"C-1\",\"channel\":\"self\","
+	    "\"employer_id\":null,\"name\":\"Wang\",\"gender\":\"2\","
+	    "\"ssn\":\"32010219881108018x\",\"birth_date\":\"19881108\","
+	    "\"birthplace\":\"320102\",\"ethnicity\":null,"
+	    "\"scheme\":\"resident\",\"pooling_region\":\"320100\","
+	    "\"insured_since\":\"20100301\","
+	    "\"first_use_activation\":false}";
+	mic_application_t *a, *b, *c;
+
+	(void)state;
+	a = parse_ok(plain, strlen(plain));
+	b = parse_ok(spelled, strlen(spelled));
+	assert_string_equal(mic_application_json(b), mic_application_json(a));
+	assert_null(strstr(mic_application_json(a), "null"));
+	assert_non_null(strstr(mic_application_json(a),
+	    "\"ssn\":\"32010219881108018X\""));
+	/* The canonical text still parses to the same text. */
+	c = parse_ok(mic_application_json(b), strlen(mic_application_json(b)));
+	assert_string_equal(mic_application_json(c), mic_application_json(a));
+	assert_int_equal(mic_insurance_policy(mic_application_insurance(c)),
+	    0);
+	mic_application_free(&a);
+	mic_application_free(&b);
+	mic_application_free(&c);
+}
+
+struct parse_case {
+	const char *text;
+	const char *field;
+	mic_rc rc;
+	const char *msg;    /* the message's start */
+};
+
+static void
+test_application_parse_errors(void **state)
+{
+	static const struct parse_case cases[] = {
+		{ "not json", "", MIC_ERR_JSON, "not JSON" },
+		{ "[1]", "", MIC_ERR_JSON, "an array, expected an object" },
+		{ "\"x\"", "", MIC_ERR_JSON, "not JSON" },
+		{ "", "", MIC_ERR_JSON, "not JSON" },
+		{ "{\"a\":1,\"a\":2}", "", MIC_ERR_JSON, "not JSON" },
+		{ "{\"nickname\":\"Bob\"}", "", MIC_ERR_FIELD_UNKNOWN,
+		    "unknown field \"nickname\"" },
+		{ "{}", "application_id", MIC_ERR_MISSING,
+		    "application_id: missing" },
+		{ "{\"application_id\":7}", "application_id",
+		    MIC_ERR_FIELD_TYPE, "application_id: is a number" },
+		{ "{\"application_id\":\"A 1\"}", "application_id",
+		    MIC_ERR_FORMAT, "application_id: character 2" },
+		{ "{\"application_id\":\"A1\",\"channel\":\"web\"}",
+		    "channel", MIC_ERR_VALUE, "channel: \"web\" is not" },
+		{ "{\"application_id\":\"A1\",\"channel\":\"self\","
+		    "\"name\":\"Li\",\"ssn\":\"32010219881108018Y\"}",
+		    "ssn", MIC_ERR_IDNUM_CHAR, "ssn: character 18" },
+		{ "{\"application_id\":\"A1\",\"channel\":\"self\","
+		    "\"name\":\"Li\",\"ssn\":\"320102198811080181\"}",
+		    "ssn", MIC_ERR_IDNUM_CHECK,
+		    "ssn: check character is 1, expected X" },
+		{ "{\"application_id\":\"A1\",\"channel\":\"self\","
+		    "\"name\":\"Li\",\"ssn\":\"32010219881108018X\","
+		    "\"birth_date\":\"19881109\"}",
+		    "birth_date", MIC_ERR_MISMATCH, "birth_date: 19881109, "
+		    "the ID number says 19881108" },
+	};
+	mic_application_t *app = NULL;
+	mic_batch_error err;
+	size_t i;
+	mic_rc rc;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		const struct parse_case *c = &cases[i];
+
+		memset(&err, 0x55, sizeof(err));
+		app = (mic_application_t *)(uintptr_t)1;
+		rc = mic_application_parse(c->text, strlen(c->text), &app,
+		    &err);
+		if (rc != MIC_ERR_BATCH_LINE)
+			fail_msg("case %zu: rc %d", i, rc);
+		assert_null(app);
+		assert_int_equal(err.line, 0);
+		assert_string_equal(err.field, c->field);
+		if (err.rc != c->rc)
+			fail_msg("case %zu: %s: rc %d, expected %d", i,
+			    err.message, err.rc, c->rc);
+		/* No "line N: " prefix, the field first when there is one. */
+		if (strncmp(err.message, c->msg, strlen(c->msg)) != 0)
+			fail_msg("case %zu: \"%s\" does not start \"%s\"", i,
+			    err.message, c->msg);
+		assert_null(strstr(err.message, "line "));
+	}
+	/* Without an error record: still refused. */
+	assert_int_equal(mic_application_parse("{}", 2, &app, NULL),
+	    MIC_ERR_BATCH_LINE);
+	assert_null(app);
+}
+
+static void
+test_application_parse_limits(void **state)
+{
+	const size_t max = MIC_BATCH_LINE_MAX;
+	mic_application_t *app = NULL;
+	mic_batch_error err;
+	char *buf;
+	size_t n = strlen(example);
+
+	(void)state;
+	/* The example padded with blanks to exactly the limit: fine. */
+	assert_non_null(buf = malloc(max + 2));
+	memset(buf, ' ', max + 1);
+	memcpy(buf, example, n);
+	buf[max + 1] = '\0';
+	app = parse_ok(buf, max);
+	mic_application_free(&app);
+	/* One byte more: refused as a whole, before JSON is parsed. */
+	assert_int_equal(mic_application_parse(buf, max + 1, &app, &err),
+	    MIC_ERR_BATCH_LINE);
+	assert_null(app);
+	assert_int_equal(err.rc, MIC_ERR_JSON);
+	assert_int_equal(err.line, 0);
+	assert_string_equal(err.field, "");
+	assert_string_equal(err.message, "longer than 65536 bytes");
+	free(buf);
+	/* A NUL inside the length is not the end of the text. */
+	{
+		char nul[sizeof(example) + 1];
+
+		memcpy(nul, example, n);
+		nul[n] = '\0';
+		nul[n - 1] = '\0';  /* the closing brace */
+		assert_int_equal(mic_application_parse(nul, n + 1, &app,
+		    &err), MIC_ERR_BATCH_LINE);
+		assert_null(app);
+		assert_int_equal(err.rc, MIC_ERR_JSON);
+	}
+
+	/* NULL arguments. */
+	assert_int_equal(mic_application_parse(NULL, 2, &app, &err),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_null(app);
+	assert_int_equal(mic_application_parse(example, n, NULL, &err),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_application_parse(NULL, 0, NULL, NULL),
+	    MIC_ERR_INVALID_ARGUMENT);
+	/* No error record needed for a good one. */
+	assert_int_equal(mic_application_parse(example, n, &app, NULL),
+	    MIC_OK);
+	assert_non_null(app);
+	mic_application_free(&app);
+	assert_null(app);
+}
+
 int
 main(void)
 {
@@ -471,6 +783,10 @@ main(void)
 		cmocka_unit_test(test_batch_mixed),
 		cmocka_unit_test(test_batch_values),
 		cmocka_unit_test(test_batch_streams_flat),
+		cmocka_unit_test(test_application_json),
+		cmocka_unit_test(test_application_json_canonical),
+		cmocka_unit_test(test_application_parse_errors),
+		cmocka_unit_test(test_application_parse_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,6 +44,10 @@ static const char schema_v1[] =
 	" attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
 	" reader TEXT,"
 	" reason TEXT,"
+	/* The application as checked (mic_application_json()), so that a
+	 * reader in any process, or after a crash, writes the card from
+	 * the journal and not from a batch file that may have changed. */
+	" data TEXT,"
 	" enqueued_at TEXT NOT NULL,"
 	" updated_at TEXT NOT NULL,"
 	" UNIQUE (app_id, ssn),"
@@ -82,8 +86,8 @@ static const char schema_v1[] =
 	" SELECT RAISE(ABORT, 'journal: applications are never deleted'); END;"
 	"CREATE TRIGGER attempt_keep BEFORE DELETE ON attempt BEGIN"
 	" SELECT RAISE(ABORT, 'journal: attempts are never deleted'); END;"
-	"CREATE TRIGGER application_key BEFORE UPDATE OF app_id, ssn, seq"
-	" ON application BEGIN"
+	"CREATE TRIGGER application_key BEFORE UPDATE OF app_id, ssn, seq,"
+	" data ON application BEGIN"
 	" SELECT RAISE(ABORT, 'journal: an application keeps its keys'); END;"
 	"CREATE TRIGGER application_final BEFORE UPDATE ON application"
 	" WHEN OLD.state IN ('issued','rejected_invalid') BEGIN"
@@ -132,6 +136,8 @@ enum stmt {
 	S_COUNT_STATES,
 	S_COUNT_OUTCOMES,
 	S_FAILURES,
+	S_APP_DATA,
+	S_CHIP_HISTORY,
 	S_NSTMT
 };
 
@@ -140,8 +146,8 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    "(SELECT count(*) FROM attempt WHERE app_id = ?1 AND "
 	    "outcome = 'in_progress') FROM application WHERE app_id = ?1",
 	[S_APP_INSERT] = "INSERT INTO application (app_id, ssn, seq, state, "
-	    "reason, enqueued_at, updated_at) SELECT ?1, ?2, "
-	    "coalesce(max(seq), 0) + 1, ?3, ?4, " NOW ", " NOW
+	    "reason, data, enqueued_at, updated_at) SELECT ?1, ?2, "
+	    "coalesce(max(seq), 0) + 1, ?3, ?4, ?5, " NOW ", " NOW
 	    " FROM application",
 	[S_LIVE_CARD] = "SELECT app_id FROM attempt WHERE ssn = ?1 AND "
 	    "outcome = 'issued'",
@@ -172,6 +178,10 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_FAILURES] = "SELECT id, app_id, chip_serial, reader, started_at, "
 	    "finished_at, reason FROM attempt WHERE outcome = 'failed' "
 	    "ORDER BY id",
+	[S_APP_DATA] = "SELECT data FROM application WHERE app_id = ?1",
+	[S_CHIP_HISTORY] = "SELECT count(*) FILTER (WHERE outcome = 'failed'),"
+	    " count(*) FILTER (WHERE outcome = 'issued') FROM attempt"
+	    " WHERE chip_serial = ?1",
 };
 
 struct mic_journal {
@@ -535,8 +545,40 @@ reject(mic_journal_t *j, const char *app_id, const char *reason)
 	return run(j, st, "reject");
 }
 
-mic_rc
-mic_journal_enqueue(mic_journal_t *j, const char *app_id, const char *ssn)
+/*
+ * An application id enqueued again must bring the data it came with: the
+ * same batch run twice is fine, a changed application under an old id is
+ * a mistake that would otherwise be dropped without a word. Without data
+ * (mic_journal_enqueue) there is nothing to compare.
+ */
+static mic_rc
+same_data(mic_journal_t *j, const char *app_id, const char *data)
+{
+	sqlite3_stmt *st;
+	const unsigned char *have;
+	mic_rc rc;
+	int src;
+
+	if (data == NULL)
+		return MIC_OK;
+	st = stmt(j, S_APP_DATA);
+	if ((rc = bind_text(j, st, 1, app_id)) != MIC_OK)
+		return rc;
+	if ((src = sqlite3_step(st)) != SQLITE_ROW)
+		return db_rc(j, src, "app_data");
+	have = sqlite3_column_text(st, 0);
+	rc = have != NULL && strcmp((const char *)have, data) != 0 ?
+	    MIC_ERR_DUPLICATE : MIC_OK;
+	sqlite3_reset(st);
+	if (rc != MIC_OK)
+		mici_debug("journal: %s is in the journal with other data",
+		    app_id);
+	return rc;
+}
+
+static mic_rc
+enqueue(mic_journal_t *j, const char *app_id, const char *ssn,
+    const char *data)
 {
 	char have[MIC_IDNUM_LEN + 1], owner[MIC_APP_ID_MAX + 1];
 	char reason[MIC_REASON_MAX];
@@ -564,6 +606,8 @@ mic_journal_enqueue(mic_journal_t *j, const char *app_id, const char *ssn)
 			rc = MIC_ERR_DUPLICATE;
 			goto fail;
 		}
+		if ((rc = same_data(j, app_id, data)) != MIC_OK)
+			goto fail;
 		return txn_commit(j);
 	}
 	if (rc != MIC_ERR_NOT_FOUND)
@@ -583,6 +627,7 @@ mic_journal_enqueue(mic_journal_t *j, const char *app_id, const char *ssn)
 		goto fail;
 	if ((rc = bind_text(j, st, 1, app_id)) != MIC_OK ||
 	    (rc = bind_text(j, st, 2, info.number)) != MIC_OK ||
+	    (rc = bind_text(j, st, 5, data)) != MIC_OK ||
 	    (rc = run(j, st, "enqueue")) != MIC_OK ||
 	    (rc = txn_commit(j)) != MIC_OK)
 		goto fail;
@@ -592,6 +637,82 @@ fail:
 	txn_rollback(j);
 
 	return rc;
+}
+
+mic_rc
+mic_journal_enqueue(mic_journal_t *j, const char *app_id, const char *ssn)
+{
+	return enqueue(j, app_id, ssn, NULL);
+}
+
+mic_rc
+mic_journal_enqueue_app(mic_journal_t *j, const mic_application_t *app)
+{
+	const char *json = mic_application_json(app);
+
+	if (j == NULL || app == NULL || json == NULL) {
+		mici_debug("%s: bad argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	return enqueue(j, mic_application_id(app),
+	    mic_holder_ssn(mic_application_holder(app)), json);
+}
+
+mic_rc
+mic_journal_app_data(mic_journal_t *j, const char *app_id, char **json)
+{
+	sqlite3_stmt *st;
+	const unsigned char *s;
+	mic_rc rc;
+	int src;
+
+	if (json != NULL)
+		*json = NULL;
+	if (j == NULL || app_id == NULL || json == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	st = stmt(j, S_APP_DATA);
+	if ((rc = bind_text(j, st, 1, app_id)) != MIC_OK)
+		return rc;
+	if ((src = sqlite3_step(st)) == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return MIC_ERR_NOT_FOUND;
+	}
+	if (src != SQLITE_ROW)
+		return db_rc(j, src, "app_data");
+	if ((s = sqlite3_column_text(st, 0)) == NULL)
+		rc = MIC_ERR_NOT_FOUND;
+	else if ((*json = strdup((const char *)s)) == NULL)
+		rc = MIC_ERR_NOMEM;
+	sqlite3_reset(st);
+	return rc;
+}
+
+mic_rc
+mic_journal_chip_history(mic_journal_t *j,
+    const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN], unsigned *failed,
+    unsigned *issued)
+{
+	char hex[2 * MIC_CHIP_SERIAL_LEN + 1];
+	sqlite3_stmt *st;
+	mic_rc rc;
+	size_t i;
+	int src;
+
+	if (j == NULL || chip_serial == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	for (i = 0; i < MIC_CHIP_SERIAL_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02X", chip_serial[i]);
+	st = stmt(j, S_CHIP_HISTORY);
+	if ((rc = bind_text(j, st, 1, hex)) != MIC_OK)
+		return rc;
+	if ((src = sqlite3_step(st)) != SQLITE_ROW)
+		return db_rc(j, src, "chip_history");
+	if (failed != NULL)
+		*failed = (unsigned)sqlite3_column_int(st, 0);
+	if (issued != NULL)
+		*issued = (unsigned)sqlite3_column_int(st, 1);
+	sqlite3_reset(st);
+	return MIC_OK;
 }
 
 mic_rc

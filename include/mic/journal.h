@@ -112,6 +112,42 @@ mic_rc mic_journal_enqueue(mic_journal_t *j, const char *app_id,
     const char *ssn);
 
 /**
+ * Record a valid application (from mic_batch_next() or
+ * mic_application_parse()) as queued, with its data
+ * (mic_application_json()) for mic_journal_app_data(). As
+ * mic_journal_enqueue(); in addition, the same application id enqueued
+ * again with other data is refused (MIC_ERR_DUPLICATE): a corrected
+ * application needs a new id.
+ * @retval MIC_OK, MIC_ERR_LIVE_CARD, MIC_ERR_DUPLICATE,
+ *         MIC_ERR_INVALID_ARGUMENT, MIC_ERR_JOURNAL, MIC_ERR_TIMEOUT
+ */
+mic_rc mic_journal_enqueue_app(mic_journal_t *j, const mic_application_t *app);
+
+/**
+ * The data an application was enqueued with, as mic_application_json()
+ * gave it; for mic_application_parse().
+ * @param json  receives a string the caller frees with free()
+ * @retval MIC_OK
+ * @retval MIC_ERR_NOT_FOUND  no such application, or it was enqueued
+ *                            without data (mic_journal_enqueue())
+ * @retval MIC_ERR_INVALID_ARGUMENT, MIC_ERR_NOMEM, MIC_ERR_JOURNAL
+ */
+mic_rc mic_journal_app_data(mic_journal_t *j, const char *app_id,
+    char **json);
+
+/**
+ * What the journal knows of a chip: how many attempts on it failed and
+ * how many issued a card (0 or 1). A card whose attempt failed was set
+ * aside: an issuance line does not use it again.
+ * @param failed, issued  may be NULL
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT, MIC_ERR_JOURNAL
+ */
+mic_rc mic_journal_chip_history(mic_journal_t *j,
+    const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN], unsigned *failed,
+    unsigned *issued);
+
+/**
  * Group the enqueues that follow into one transaction, one fsync for a
  * whole batch instead of one per line. Other handles wait (up to the lock
  * timeout) until mic_journal_bulk_end().

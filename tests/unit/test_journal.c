@@ -3,7 +3,8 @@
  * claim order and exclusivity across threads with their own connections,
  * the life of an application, the two-live-cards constraint (through the
  * API and behind its back in raw SQL), and recovery after a process is
- * killed in the middle of an attempt and of a transaction.
+ * killed in the middle of an attempt and of a transaction; the
+ * application's data kept with it, and what the journal knows of a chip.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include <mic/batch.h>
 #include <mic/idnum.h>
 #include <mic/journal.h>
 
@@ -606,6 +608,201 @@ test_crash_recovery(void **state)
 	mic_journal_free(&j);
 }
 
+/*
+ * Person @p i's application as a batch line would give it; @p name
+ * replaces the name when not NULL (the same application id and holder
+ * with other data).
+ */
+static mic_application_t *
+app_of(unsigned i, const char *name)
+{
+	char ssn[MIC_IDNUM_LEN + 1], text[512], nm[32];
+	mic_application_t *app = NULL;
+	mic_batch_error err;
+	int n;
+
+	ssn_of(i, ssn);
+	snprintf(nm, sizeof(nm), "Person %u", i);
+	n = snprintf(text, sizeof(text), "{\"application_id\":\"APP%05u\","
+	    "\"channel\":\"self\",\"name\":\"%s\",\"gender\":\"9\","
+	    "\"ssn\":\"%s\",\"birth_date\":\"%.8s\",\"birthplace\":\"110105\","
+	    "\"scheme\":\"resident\",\"pooling_region\":\"110100\","
+	    "\"insured_since\":\"20200101\"}", i, name != NULL ? name : nm,
+	    ssn, ssn + 6);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	if (mic_application_parse(text, (size_t)n, &app, &err) != MIC_OK)
+		fail_msg("%s", err.message);
+	return app;
+}
+
+static void
+enqueue_apps(mic_journal_t *j, unsigned from, unsigned n)
+{
+	mic_application_t *app;
+	unsigned i;
+
+	assert_int_equal(mic_journal_bulk_begin(j), MIC_OK);
+	for (i = from; i < from + n; i++) {
+		app = app_of(i, NULL);
+		assert_int_equal(mic_journal_enqueue_app(j, app), MIC_OK);
+		mic_application_free(&app);
+	}
+	assert_int_equal(mic_journal_bulk_end(j, 1), MIC_OK);
+}
+
+static void
+test_app_data(void **state)
+{
+	struct fixture *fx = *state;
+	char ssn[MIC_IDNUM_LEN + 1], *json = NULL;
+	mic_application_t *app, *back = NULL, *other;
+	mic_batch_error err;
+	mic_journal_stats st;
+	mic_journal_t *j = NULL;
+	mic_app_state s;
+
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	/* The data comes back as it went in, and parses to the same. */
+	app = app_of(3, NULL);
+	assert_int_equal(mic_journal_enqueue_app(j, app), MIC_OK);
+	assert_int_equal(mic_journal_app_data(j, "APP00003", &json), MIC_OK);
+	assert_non_null(json);
+	assert_string_equal(json, mic_application_json(app));
+	assert_int_equal(mic_application_parse(json, strlen(json), &back,
+	    &err), MIC_OK);
+	assert_string_equal(mic_application_id(back), "APP00003");
+	assert_string_equal(mic_holder_name(mic_application_holder(back)),
+	    "Person 3");
+	assert_string_equal(mic_holder_ssn(mic_application_holder(back)),
+	    mic_holder_ssn(mic_application_holder(app)));
+	free(json);
+	json = NULL;
+	mic_application_free(&back);
+
+	/* The same batch twice: nothing changes. */
+	enqueue_apps(j, 0, 10);
+	enqueue_apps(j, 0, 10);
+	assert_int_equal(mic_journal_stats_get(j, &st), MIC_OK);
+	assert_int_equal(st.queued, 10);
+	assert_int_equal(mic_journal_enqueue_app(j, app), MIC_OK);
+
+	/* One id, the same holder, other data: refused, the old data kept. */
+	other = app_of(3, "Someone Else");
+	assert_int_equal(mic_journal_enqueue_app(j, other), MIC_ERR_DUPLICATE);
+	mic_application_free(&other);
+	assert_int_equal(mic_journal_app_data(j, "APP00003", &json), MIC_OK);
+	assert_string_equal(json, mic_application_json(app));
+	free(json);
+	json = NULL;
+	/* Refused inside a bulk too, without spoiling the rest of it. */
+	assert_int_equal(mic_journal_bulk_begin(j), MIC_OK);
+	other = app_of(4, "Changed Name");
+	assert_int_equal(mic_journal_enqueue_app(j, other), MIC_ERR_DUPLICATE);
+	mic_application_free(&other);
+	other = app_of(20, NULL);
+	assert_int_equal(mic_journal_enqueue_app(j, other), MIC_OK);
+	mic_application_free(&other);
+	assert_int_equal(mic_journal_bulk_end(j, 1), MIC_OK);
+	assert_int_equal(mic_journal_state(j, "APP00020", &s, NULL), MIC_OK);
+	assert_int_equal(s, MIC_APP_QUEUED);
+	assert_int_equal(mic_journal_app_data(j, "APP00004", &json), MIC_OK);
+	assert_non_null(strstr(json, "\"Person 4\""));
+	free(json);
+	json = NULL;
+
+	/* Enqueued without data: there is none to give. */
+	ssn_of(50, ssn);
+	assert_int_equal(mic_journal_enqueue(j, "BARE", ssn), MIC_OK);
+	assert_int_equal(mic_journal_app_data(j, "BARE", &json),
+	    MIC_ERR_NOT_FOUND);
+	assert_null(json);
+	assert_int_equal(mic_journal_app_data(j, "NOBODY", &json),
+	    MIC_ERR_NOT_FOUND);
+	assert_null(json);
+	assert_int_equal(mic_journal_app_data(NULL, "APP00003", &json),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_journal_app_data(j, NULL, &json),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_journal_app_data(j, "APP00003", NULL),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_journal_enqueue_app(j, NULL),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_journal_enqueue_app(NULL, app),
+	    MIC_ERR_INVALID_ARGUMENT);
+
+	/* Ten, APP00003 among them, APP00020 and BARE. */
+	assert_int_equal(mic_journal_stats_get(j, &st), MIC_OK);
+	assert_int_equal(st.queued, 12);
+	mic_application_free(&app);
+	mic_journal_free(&j);
+	/* The data never changes behind the journal's back either. */
+	assert_int_equal(sql_exec(fx->path, "UPDATE application SET data = "
+	    "'{}' WHERE app_id = 'APP00003'"), SQLITE_CONSTRAINT_TRIGGER);
+}
+
+static void
+test_chip_history(void **state)
+{
+	struct fixture *fx = *state;
+	char id[MIC_APP_ID_MAX + 1];
+	uint8_t fresh[MIC_CHIP_SERIAL_LEN];
+	mic_journal_t *j = NULL;
+	unsigned failed = 99, issued = 99;
+	int64_t a = 0;
+
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	enqueue_apps(j, 0, 2);
+	chip_n(77, fresh);
+	assert_int_equal(mic_journal_chip_history(j, fresh, &failed, &issued),
+	    MIC_OK);
+	assert_int_equal(failed, 0);
+	assert_int_equal(issued, 0);
+
+	/* chip1 fails twice, for two applications; then chip2 issues. */
+	assert_int_equal(mic_journal_claim(j, "r1", id), MIC_OK);
+	assert_int_equal(mic_journal_attempt_begin(j, id, chip1, "r1", &a),
+	    MIC_OK);
+	/* Running: neither failed nor issued yet. */
+	assert_int_equal(mic_journal_chip_history(j, chip1, &failed, &issued),
+	    MIC_OK);
+	assert_int_equal(failed, 0);
+	assert_int_equal(issued, 0);
+	assert_int_equal(mic_journal_attempt_end(j, a, MIC_OUTCOME_FAILED,
+	    "card removed"), MIC_OK);
+	assert_int_equal(mic_journal_claim(j, "r1", id), MIC_OK);
+	assert_int_equal(mic_journal_attempt_begin(j, id, chip1, "r1", &a),
+	    MIC_OK);
+	assert_int_equal(mic_journal_attempt_end(j, a, MIC_OUTCOME_FAILED,
+	    "card removed"), MIC_OK);
+	assert_int_equal(mic_journal_chip_history(j, chip1, &failed, &issued),
+	    MIC_OK);
+	assert_int_equal(failed, 2);
+	assert_int_equal(issued, 0);
+	assert_int_equal(mic_journal_claim(j, "r2", id), MIC_OK);
+	assert_int_equal(mic_journal_attempt_begin(j, id, chip2, "r2", &a),
+	    MIC_OK);
+	assert_int_equal(mic_journal_attempt_end(j, a, MIC_OUTCOME_ISSUED,
+	    NULL), MIC_OK);
+	assert_int_equal(mic_journal_chip_history(j, chip2, &failed, &issued),
+	    MIC_OK);
+	assert_int_equal(failed, 0);
+	assert_int_equal(issued, 1);
+	/* chip1 is unchanged by chip2's card; other chips know nothing. */
+	assert_int_equal(mic_journal_chip_history(j, chip1, &failed, NULL),
+	    MIC_OK);
+	assert_int_equal(failed, 2);
+	assert_int_equal(mic_journal_chip_history(j, fresh, NULL, &issued),
+	    MIC_OK);
+	assert_int_equal(issued, 0);
+	assert_int_equal(mic_journal_chip_history(j, chip1, NULL, NULL),
+	    MIC_OK);
+	assert_int_equal(mic_journal_chip_history(NULL, chip1, &failed,
+	    &issued), MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_journal_chip_history(j, NULL, &failed, &issued),
+	    MIC_ERR_INVALID_ARGUMENT);
+	mic_journal_free(&j);
+}
+
 int
 main(void)
 {
@@ -621,6 +818,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_claim_threads, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_app_data, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chip_history, setup,
 		    teardown),
 	};
 

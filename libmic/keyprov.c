@@ -21,6 +21,7 @@
 
 #include <mic/keyprov.h>
 
+#include "mici.h"
 #include "trust_int.h"
 
 /* PEM keys are small; a bigger file is not a key. */
@@ -799,6 +800,17 @@ mic_suite
 mic_keyprov_suite(const mic_keyprov_t *kp)
 {
 	return kp != NULL ? kp->suite : 0;
+}
+
+int
+mici_keyprov_on_token(const mic_keyprov_t *kp)
+{
+#ifdef MIC_HAVE_LIBP11
+	return kp != NULL && kp->mod != NULL;
+#else
+	(void)kp;
+	return 0;
+#endif
 }
 
 mic_rc

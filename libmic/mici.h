@@ -55,4 +55,12 @@ int mici_ident_ok(const char *s, size_t max, size_t *bad_pos);
  */
 mic_rc mici_pin_block(const char *pin, uint8_t block[MICI_PIN_BLOCK_LEN]);
 
+/*
+ * Is the key in a PKCS#11 token? Operations on it are serialized: a token
+ * session is not to be shared by threads at once, while OpenSSL's own keys
+ * are safe to use from several threads.
+ */
+struct mic_keyprov;
+int mici_keyprov_on_token(const struct mic_keyprov *kp);
+
 #endif

@@ -4,6 +4,7 @@
  * the reference sample card (tools/mic-vcard/sample.c): SELECT, GENERATE
  * KEY, one STORE DATA block per DGI, the transport PIN last.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,11 @@ struct mic_perso_cfg {
 	char issue_date[9];         /* "" until set: today at each card */
 	char issuer[MIC_REGION_LEN + 1]; /* "" for the pooling region */
 	unsigned years;
+	/* Held around the use of the keys when one is on a token, so that
+	 * the readers of a line can share one configuration. */
+	pthread_mutex_t lock;
+	int lock_ready;
+	int token;
 };
 
 struct mic_perso_result {
@@ -89,6 +95,34 @@ struct perso {
 	uint8_t r_buf[EF_SOD_SIZE];
 	uint8_t cmd[DGI_HDR_MAX + EF_SOD_SIZE];
 };
+
+static void
+cfg_lock(mic_perso_cfg_t *cfg)
+{
+	if (cfg->token)
+		pthread_mutex_lock(&cfg->lock);
+}
+
+static void
+cfg_unlock(mic_perso_cfg_t *cfg)
+{
+	if (cfg->token)
+		pthread_mutex_unlock(&cfg->lock);
+}
+
+/*
+ * The key provider a new key shares its PKCS#11 module with: one already
+ * on a token, since a process initializes a module once.
+ */
+static mic_keyprov_t *
+share_of(const mic_perso_cfg_t *cfg)
+{
+	if (mici_keyprov_on_token(cfg->ci_kp))
+		return cfg->ci_kp;
+	if (mici_keyprov_on_token(cfg->ds_kp))
+		return cfg->ds_kp;
+	return cfg->term_kp;
+}
 
 /* --- configuration ---------------------------------------------------- */
 
@@ -130,6 +164,11 @@ mic_perso_cfg_load(mic_perso_cfg_t **out, const char *dir, const char *name)
 	}
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
 		return MIC_ERR_NOMEM;
+	if (pthread_mutex_init(&cfg->lock, NULL) != 0) {
+		free(cfg);
+		return MIC_ERR_NOMEM;
+	}
+	cfg->lock_ready = 1;
 	memcpy(cfg->bureau, "000", 4);
 	cfg->years = MIC_PERSO_YEARS_DEFAULT;
 	if ((rc = mic_pki_load(dir, MIC_CERT_TERMINAL, name, NULL, NULL, NULL,
@@ -173,7 +212,7 @@ mic_perso_cfg_load(mic_perso_cfg_t **out, const char *dir, const char *name)
 	    NULL, NULL, &cfg->ci_kp, cfg->ci_cert, sizeof(cfg->ci_cert),
 	    &cfg->ci_len)) != MIC_OK ||
 	    (rc = mic_pki_load(dir, MIC_CERT_DOCUMENT_SIGNER, NULL,
-	    cfg->term_kp, NULL, NULL, &cfg->ds_kp, cfg->ds_cert,
+	    share_of(cfg), NULL, NULL, &cfg->ds_kp, cfg->ds_cert,
 	    sizeof(cfg->ds_cert), &cfg->ds_len)) != MIC_OK)
 		goto fail;
 	if (snprintf(path, sizeof(path), "%s/trust", dir) >=
@@ -183,6 +222,9 @@ mic_perso_cfg_load(mic_perso_cfg_t **out, const char *dir, const char *name)
 	}
 	if ((rc = mic_trust_load(&cfg->trust, path)) != MIC_OK)
 		goto fail;
+	cfg->token = mici_keyprov_on_token(cfg->term_kp) ||
+	    mici_keyprov_on_token(cfg->ci_kp) ||
+	    mici_keyprov_on_token(cfg->ds_kp);
 	*out = cfg;
 	cfg = NULL;
 	rc = MIC_OK;
@@ -205,9 +247,75 @@ mic_perso_cfg_free(mic_perso_cfg_t **cfgp)
 	mic_keyprov_free(&cfg->ci_kp);
 	mic_keyprov_free(&cfg->ds_kp);
 	mic_trust_free(&cfg->trust);
+	if (cfg->lock_ready)
+		pthread_mutex_destroy(&cfg->lock);
 	mici_wipe(cfg, sizeof(*cfg));
 	free(cfg);
 	*cfgp = NULL;
+}
+
+/* Does @p kp hold the key of the certificate @p cert? */
+static mic_rc
+key_matches(mic_keyprov_t *kp, const uint8_t *cert, size_t len)
+{
+	uint8_t spki[512];
+	size_t spki_len = 0;
+	const unsigned char *q = cert;
+	unsigned char *der = NULL;
+	X509 *x;
+	int n;
+	mic_rc rc;
+
+	if ((rc = mic_keyprov_spki(kp, spki, sizeof(spki), &spki_len)) !=
+	    MIC_OK)
+		return rc;
+	if ((x = d2i_X509(NULL, &q, (long)len)) == NULL)
+		return MIC_ERR_CERT_FORMAT;
+	n = i2d_PUBKEY(X509_get0_pubkey(x), &der);
+	rc = n > 0 && (size_t)n == spki_len && memcmp(der, spki, spki_len) ==
+	    0 ? MIC_OK : MIC_ERR_MISMATCH;
+	OPENSSL_free(der);
+	X509_free(x);
+	return rc;
+}
+
+mic_rc
+mic_perso_cfg_set_key(mic_perso_cfg_t *cfg, mic_cert_kind kind,
+    const char *uri)
+{
+	mic_keyprov_t *kp = NULL, **slot;
+	const uint8_t *cert;
+	size_t len;
+	mic_rc rc;
+
+	if (cfg == NULL || uri == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if (kind == MIC_CERT_CARD_ISSUER) {
+		slot = &cfg->ci_kp;
+		cert = cfg->ci_cert;
+		len = cfg->ci_len;
+	} else if (kind == MIC_CERT_DOCUMENT_SIGNER) {
+		slot = &cfg->ds_kp;
+		cert = cfg->ds_cert;
+		len = cfg->ds_len;
+	} else {
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	/* Share a module with the keys already open: one C_Initialize. */
+	if ((rc = mic_keyprov_open_ex(&kp, uri, share_of(cfg), NULL, NULL)) !=
+	    MIC_OK)
+		return rc;
+	if ((rc = key_matches(kp, cert, len)) != MIC_OK) {
+		mici_debug("%s: the key is not the certificate's", __func__);
+		mic_keyprov_free(&kp);
+		return rc;
+	}
+	mic_keyprov_free(slot);
+	*slot = kp;
+	cfg->token = mici_keyprov_on_token(cfg->term_kp) ||
+	    mici_keyprov_on_token(cfg->ci_kp) ||
+	    mici_keyprov_on_token(cfg->ds_kp);
+	return MIC_OK;
 }
 
 mic_rc
@@ -448,13 +556,15 @@ build_signed(struct perso *p, int64_t not_after)
 	};
 	mic_rc rc;
 
+	cfg_lock(cfg);
 	if ((rc = mic_cardcert_issue(cfg->ci_kp, cfg->ci_cert, cfg->ci_len,
 	    p->gen, p->gen_len, p->cic, 0, not_after, p->f_cert,
-	    sizeof(p->f_cert), &p->l_cert)) != MIC_OK)
-		return rc;
-	return mic_sod_build(cfg->ds_kp, cfg->ds_cert, cfg->ds_len, files,
-	    MIC_ARRAY_LEN(files), p->serial, p->f_sod, sizeof(p->f_sod),
-	    &p->l_sod);
+	    sizeof(p->f_cert), &p->l_cert)) == MIC_OK)
+		rc = mic_sod_build(cfg->ds_kp, cfg->ds_cert, cfg->ds_len,
+		    files, MIC_ARRAY_LEN(files), p->serial, p->f_sod,
+		    sizeof(p->f_sod), &p->l_sod);
+	cfg_unlock(cfg);
+	return rc;
 }
 
 /* --- card traffic ----------------------------------------------------- */
@@ -707,8 +817,11 @@ perso_run(struct perso *p, const mic_application_t *app, uint64_t serial)
 	}
 	if ((rc = factory_key(p)) != MIC_OK)
 		return rc;
-	if ((rc = mic_scp11a_open(p->tx, SD_KVN, p->pk_sd, &oce,
-	    mic_keyprov_pkey(cfg->term_kp), cfg->term_chain)) != MIC_OK) {
+	cfg_lock(cfg);
+	rc = mic_scp11a_open(p->tx, SD_KVN, p->pk_sd, &oce,
+	    mic_keyprov_pkey(cfg->term_kp), cfg->term_chain);
+	cfg_unlock(cfg);
+	if (rc != MIC_OK) {
 		mici_debug("%s: SCP11a: %d", __func__, (int)rc);
 		return rc;
 	}

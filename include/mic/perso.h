@@ -30,9 +30,12 @@
  * within the bureau. The printed card number is "A" and the serial's last
  * eight digits.
  *
- * Neither object is thread-safe; a cfg may be shared by readers that use
- * it one at a time (key providers on a PKCS#11 module want one thread at a
- * time anyway).
+ * A cfg may be shared by the threads of several readers once it is set up
+ * (the setters are not thread-safe): the use of its keys is serialized
+ * when one of them is on a token. A result belongs to one thread.
+ *
+ * The issuance line, mic_perso_line_t below, runs mic_perso_card() on
+ * several readers at once over the journal (<mic/journal.h>).
  */
 #ifndef MIC_PERSO_H
 #define MIC_PERSO_H
@@ -42,7 +45,9 @@
 
 #include <mic/batch.h>
 #include <mic/err.h>
+#include <mic/journal.h>
 #include <mic/keyprov.h>
+#include <mic/pki.h>
 #include <mic/profile.h>
 #include <mic/tx.h>
 
@@ -78,6 +83,20 @@ typedef struct mic_perso_result mic_perso_result_t;
  */
 mic_rc mic_perso_cfg_load(mic_perso_cfg_t **cfg, const char *pki_dir,
     const char *bureau_terminal_name);
+
+/**
+ * Use the key at @p uri (a PEM file path, "file:" or a "pkcs11:" URI, as
+ * mic_keyprov_open()) instead of the PKI directory's for the card-
+ * certificate issuer (@p kind MIC_CERT_CARD_ISSUER) or the document signer
+ * (MIC_CERT_DOCUMENT_SIGNER): a bureau keeps its signing keys in an HSM.
+ * The key must be the one of the certificate in the directory.
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL, or another kind
+ * @retval MIC_ERR_MISMATCH          the key is not the certificate's
+ * plus the errors of mic_keyprov_open_ex().
+ */
+mic_rc mic_perso_cfg_set_key(mic_perso_cfg_t *cfg, mic_cert_kind kind,
+    const char *uri);
 
 /**
  * The card bureau code, three digits (profile 2.1.1).
@@ -163,6 +182,219 @@ const char *mic_perso_result_transport_pin(const mic_perso_result_t *res);
 uint64_t mic_perso_result_apdus(const mic_perso_result_t *res);
 /** Bytes sent plus bytes received for this card. */
 uint64_t mic_perso_result_bytes(const mic_perso_result_t *res);
+
+/* --- the issuance line ------------------------------------------------ */
+
+/**
+ * An issuance line: several PC/SC readers personalizing cards in parallel,
+ * taking applications from one journal (docs/issuance.md section 3). Each
+ * reader has its own thread, PC/SC context and journal connection; they
+ * share the mic_perso_cfg_t. For each reader, over and over:
+ *
+ *   1. wait for a card; SELECT it and read its chip serial and state. A
+ *      card that is not blank, or whose chip failed an attempt before (in
+ *      this journal), is set aside: powered down, reported, and the reader
+ *      waits for it to be taken out;
+ *   2. mic_journal_claim() the next application; load it from the journal
+ *      (mic_journal_app_data(), mic_application_parse());
+ *   3. mic_journal_attempt_begin() with the chip serial, before anything
+ *      is written; the bureau serial of the card is the serial base plus
+ *      the attempt's id, so no two cards of one journal share one;
+ *   4. mic_perso_card(); mic_journal_attempt_end() issued or failed. The
+ *      card is then powered down (a machine moves it on, to the output or
+ *      the reject stack) and the reader waits for it to leave;
+ *   5. a failed application goes back to the queue, until it has failed
+ *      on the line's maximum of attempts: then it is rejected. An
+ *      application whose data the card cannot take is rejected at once.
+ *
+ * A line's functions are called from one thread; the event callback is
+ * called from the reader threads, one call at a time.
+ */
+typedef struct mic_perso_line mic_perso_line_t;
+
+/** What happened, for mic_perso_event. */
+typedef enum mic_perso_event_kind {
+	/** A card was issued: written, verified, recorded. */
+	MIC_PERSO_EV_ISSUED = 1,
+	/**
+	 * A card attempt failed (rc, reason); the card was set aside. The
+	 * application went back to the queue, unless @c rejected is set.
+	 */
+	MIC_PERSO_EV_FAILED = 2,
+	/** An application was rejected without a card attempt (reason). */
+	MIC_PERSO_EV_REJECTED = 3,
+	/** A card cannot be used (reason): take it out of the reader. */
+	MIC_PERSO_EV_SET_ASIDE = 4,
+	/** The reader failed (rc) and its thread stopped. */
+	MIC_PERSO_EV_READER_DOWN = 5,
+} mic_perso_event_kind;
+
+/** One event; the pointers are valid during the callback only. */
+typedef struct mic_perso_event {
+	mic_perso_event_kind kind;
+	const char *reader;
+	const char *app_id;       /**< NULL for SET_ASIDE and READER_DOWN */
+	/** Hex, 16 digits, when known (not for REJECTED, READER_DOWN). */
+	const char *chip_serial;
+	const char *card_id;      /**< ISSUED: card identification code */
+	const char *card_number;  /**< ISSUED: the printed card number */
+	/** ISSUED: the transport PIN for the PIN mailer. Sensitive: wiped
+	 * after the callback. */
+	const char *transport_pin;
+	mic_rc rc;                /**< FAILED, REJECTED, READER_DOWN */
+	const char *reason;       /**< FAILED, REJECTED, SET_ASIDE */
+	int rejected;             /**< FAILED: the application was rejected */
+	unsigned attempt_no;      /**< FAILED, ISSUED: the application's attempts so far */
+	uint64_t apdus, bytes;    /**< ISSUED: exchanged with the card */
+	double seconds;           /**< ISSUED, FAILED: the card attempt's time */
+} mic_perso_event;
+
+typedef void mic_perso_event_cb(const mic_perso_event *ev, void *arg);
+
+/** What mic_perso_line_enqueue() did with a batch. */
+typedef struct mic_perso_load_stats {
+	size_t lines;       /**< lines read, blank ones included */
+	size_t valid;       /**< valid applications */
+	size_t bad;         /**< invalid lines (each reported) */
+	size_t queued;      /**< valid and queued (again, for a rerun) */
+	size_t refused;     /**< valid but refused by the journal (reported) */
+} mic_perso_load_stats;
+
+/**
+ * A report on one batch line that is not queued: the line's error, or the
+ * journal's refusal (rc MIC_ERR_LIVE_CARD or MIC_ERR_DUPLICATE, line and
+ * message filled in the same way).
+ */
+typedef void mic_perso_line_error_cb(const mic_batch_error *err, void *arg);
+
+/**
+ * A line over the journal at @p journal_path (created if new) with the
+ * configuration @p cfg, which stays the caller's and must outlive the line.
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL argument
+ * @retval MIC_ERR_NOMEM
+ * plus the errors of mic_journal_open().
+ */
+mic_rc mic_perso_line_new(mic_perso_line_t **line, mic_perso_cfg_t *cfg,
+    const char *journal_path);
+
+/** Free; sets @p *line to NULL. Not while mic_perso_line_run() runs. */
+void mic_perso_line_free(mic_perso_line_t **line);
+
+/**
+ * Add the PC/SC reader @p reader to the line (up to MIC_PERSO_READERS_MAX).
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL, empty or too long a name
+ * @retval MIC_ERR_DUPLICATE         the reader is on the line already
+ * @retval MIC_ERR_BUFFER_TOO_SMALL  the line is full
+ */
+mic_rc mic_perso_line_add_reader(mic_perso_line_t *line, const char *reader);
+
+/**
+ * A reader of the line other than a PC/SC one: an in-process card for tests
+ * and benchmarks, or a machine with its own card transport. Each function
+ * is called from the reader's thread only.
+ */
+typedef struct mic_perso_reader_ops {
+	/**
+	 * Wait at most @p timeout_ms for a card and connect to it.
+	 * @retval MIC_OK           @p *tx is the card's; the line frees it
+	 *                          through release
+	 * @retval MIC_ERR_TIMEOUT  no card yet
+	 * Any other code takes the reader down.
+	 */
+	mic_rc (*connect)(void *arg, unsigned timeout_ms, mic_tx_t **tx);
+	/** Done with the card: power it down, free @p *tx, set it to NULL. */
+	void (*release)(void *arg, mic_tx_t **tx);
+	/**
+	 * Wait at most @p timeout_ms until the card released last is out.
+	 * @retval MIC_OK, MIC_ERR_TIMEOUT; anything else takes the reader down.
+	 */
+	mic_rc (*wait_removal)(void *arg, unsigned timeout_ms);
+} mic_perso_reader_ops;
+
+/**
+ * Add a reader given by its functions; @p ops and @p arg must outlive the
+ * line's runs. As mic_perso_line_add_reader() otherwise.
+ */
+mic_rc mic_perso_line_add_reader_ops(mic_perso_line_t *line,
+    const char *name, const mic_perso_reader_ops *ops, void *arg);
+
+/** Most readers on one line. */
+#define MIC_PERSO_READERS_MAX 64
+/** Default of mic_perso_line_set_max_attempts(). */
+#define MIC_PERSO_ATTEMPTS_DEFAULT 3
+
+/**
+ * Card attempts an application gets before it is rejected (1-100).
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL or out of range
+ */
+mic_rc mic_perso_line_set_max_attempts(mic_perso_line_t *line, unsigned n);
+
+/**
+ * The bureau serial of a card is @p base plus its attempt's id in the
+ * journal (default 0): give each journal of one bureau its own range.
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL, or over MIC_PERSO_SERIAL_MAX
+ */
+mic_rc mic_perso_line_set_serial_base(mic_perso_line_t *line, uint64_t base);
+
+/** The callback for events (may be NULL). */
+void mic_perso_line_set_event_cb(mic_perso_line_t *line,
+    mic_perso_event_cb *cb, void *arg);
+
+/**
+ * Stream @p batch into the journal, in one journal transaction:
+ * mic_journal_enqueue_app() for each valid line, @p cb for each line that
+ * is invalid or refused. Running the same batch again changes nothing.
+ * @param st  receives the counts; may be NULL
+ * @retval MIC_OK                    the whole batch was read (bad lines
+ *                                   included: they are in @p st and @p cb)
+ * @retval MIC_ERR_IO                the batch could not be read to its
+ *                                   end; nothing was queued
+ * @retval MIC_ERR_INVALID_ARGUMENT, MIC_ERR_NOMEM, MIC_ERR_JOURNAL,
+ *         MIC_ERR_TIMEOUT
+ */
+mic_rc mic_perso_line_enqueue(mic_perso_line_t *line, mic_batch_t *batch,
+    mic_perso_line_error_cb *cb, void *arg, mic_perso_load_stats *st);
+
+/**
+ * Recover the journal after a crash (mic_journal_recover()). Call it
+ * before mic_perso_line_run(), while no other process works on the
+ * journal.
+ */
+mic_rc mic_perso_line_recover(mic_perso_line_t *line, size_t *interrupted);
+
+/**
+ * Run the readers until every application of the journal is issued or
+ * rejected, or mic_perso_line_stop(), or every reader is down. Returns
+ * when all reader threads have ended; a card being written is finished
+ * first.
+ * @retval MIC_OK           the queue is empty, or the line was stopped
+ * @retval MIC_ERR_NO_READER  no reader was added, or all went down with
+ *                          applications left
+ * @retval MIC_ERR_STATE    the line is running already
+ * @retval MIC_ERR_NOMEM, MIC_ERR_INTERNAL (a thread could not start)
+ */
+mic_rc mic_perso_line_run(mic_perso_line_t *line);
+
+/**
+ * Ask a running line to stop after the cards in the readers. Safe from a
+ * signal handler and from any thread.
+ */
+void mic_perso_line_stop(mic_perso_line_t *line);
+
+/**
+ * The journal's counts (mic_journal_stats_get()), through the line's own
+ * connection; safe while the line runs.
+ */
+mic_rc mic_perso_line_stats(mic_perso_line_t *line, mic_journal_stats *st);
+
+/**
+ * Every failed card attempt in the journal (mic_journal_failures()),
+ * through the line's own connection: the cards to void.
+ */
+mic_rc mic_perso_line_failures(mic_perso_line_t *line,
+    mic_journal_failure_cb *cb, void *arg);
 
 #ifdef __cplusplus
 }

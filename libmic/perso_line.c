@@ -1,0 +1,783 @@
+/*
+ * libmic: the issuance line (see perso.h and docs/issuance.md section 3).
+ *
+ * One thread per reader, each with its own PC/SC context and journal
+ * connection: the journal hands out applications (one write transaction
+ * per claim), so the threads share nothing but the configuration, the stop
+ * flag and the event callback's mutex.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mic/card.h>
+#include <mic/pcsc.h>
+#include <mic/perso.h>
+
+#include "internal.h"
+#include "mici.h"
+
+#define WAIT_SLICE_MS 250u     /* how often a waiting reader sees a stop */
+#define IDLE_MS 200            /* a reader with nothing to claim, yet */
+#define REMIND_MS 30000u       /* repeat "take the card out" this often */
+#define HEX_LEN (2 * MIC_CHIP_SERIAL_LEN)
+#define CONNECT_IO_TRIES 50    /* about 10 s of a card that will not power up */
+
+struct reader {
+	struct mic_perso_line *line;
+	char name[MIC_READER_NAME_MAX + 1];
+	const mic_perso_reader_ops *ops;
+	void *ops_arg;             /* the reader itself for PC/SC */
+	pthread_t thread;
+	int started;
+	int down;              /* the thread ended on a reader failure */
+	unsigned io_errs;      /* connects in a row that found a card mute */
+	/* The card in the reader, once read. */
+	mic_tx_t *tx;
+	uint8_t chip[MIC_CHIP_SERIAL_LEN];
+	char chip_hex[HEX_LEN + 1];
+	mic_journal_t *j;
+};
+
+struct mic_perso_line {
+	mic_perso_cfg_t *cfg;
+	char *journal_path;
+	mic_journal_t *j;          /* the caller's thread: enqueue, stats */
+	pthread_mutex_t j_lock;    /* stats from a progress thread */
+	pthread_mutex_t ev_lock;   /* one event callback at a time */
+	mic_perso_event_cb *ev_cb;
+	void *ev_arg;
+	unsigned max_attempts;
+	uint64_t serial_base;
+	atomic_int stop;
+	atomic_int running;
+	atomic_int busy;           /* reader threads still working */
+	size_t nreaders;
+	struct reader readers[MIC_PERSO_READERS_MAX];
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+emit(struct mic_perso_line *line, mic_perso_event *ev)
+{
+	if (line->ev_cb == NULL)
+		return;
+	pthread_mutex_lock(&line->ev_lock);
+	line->ev_cb(ev, line->ev_arg);
+	pthread_mutex_unlock(&line->ev_lock);
+}
+
+mic_rc
+mic_perso_line_new(mic_perso_line_t **out, mic_perso_cfg_t *cfg,
+    const char *journal_path)
+{
+	mic_perso_line_t *line;
+	mic_rc rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || cfg == NULL || journal_path == NULL) {
+		mici_debug("%s: NULL argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if ((line = calloc(1, sizeof(*line))) == NULL)
+		return MIC_ERR_NOMEM;
+	if ((line->journal_path = strdup(journal_path)) == NULL) {
+		free(line);
+		return MIC_ERR_NOMEM;
+	}
+	if (pthread_mutex_init(&line->j_lock, NULL) != 0) {
+		free(line->journal_path);
+		free(line);
+		return MIC_ERR_NOMEM;
+	}
+	if (pthread_mutex_init(&line->ev_lock, NULL) != 0) {
+		pthread_mutex_destroy(&line->j_lock);
+		free(line->journal_path);
+		free(line);
+		return MIC_ERR_NOMEM;
+	}
+	line->cfg = cfg;
+	line->max_attempts = MIC_PERSO_ATTEMPTS_DEFAULT;
+	atomic_init(&line->stop, 0);
+	atomic_init(&line->running, 0);
+	if ((rc = mic_journal_open(&line->j, journal_path)) != MIC_OK) {
+		mic_perso_line_free(&line);
+		return rc;
+	}
+	*out = line;
+	return MIC_OK;
+}
+
+void
+mic_perso_line_free(mic_perso_line_t **linep)
+{
+	mic_perso_line_t *line;
+
+	if (linep == NULL || (line = *linep) == NULL)
+		return;
+	mic_journal_free(&line->j);
+	pthread_mutex_destroy(&line->j_lock);
+	pthread_mutex_destroy(&line->ev_lock);
+	free(line->journal_path);
+	free(line);
+	*linep = NULL;
+}
+
+/* --- PC/SC readers --- */
+
+static mic_rc
+pcsc_connect(void *arg, unsigned timeout_ms, mic_tx_t **tx)
+{
+	struct reader *r = arg;
+	mic_rc rc;
+
+	if ((rc = mic_pcsc_wait_card(r->name, timeout_ms, NULL, 0)) != MIC_OK)
+		return rc;
+	rc = mic_pcsc_open(tx, r->name);
+	/* Gone between the wait and the connect: still waiting. */
+	if (rc == MIC_ERR_NO_CARD || rc == MIC_ERR_CARD_REMOVED)
+		return MIC_ERR_TIMEOUT;
+	/*
+	 * A card that does not power up (SCARD_W_UNPOWERED_CARD) is often one
+	 * on its way out: a hopper moving it on, a hand pulling it. Give the
+	 * reader time to see that before calling it broken.
+	 */
+	if (rc == MIC_ERR_TX && ++r->io_errs < CONNECT_IO_TRIES) {
+		struct timespec pause = { 0, IDLE_MS * 1000000L };
+
+		nanosleep(&pause, NULL);
+		return MIC_ERR_TIMEOUT;
+	}
+	if (rc == MIC_OK)
+		r->io_errs = 0;
+	return rc;
+}
+
+static void
+pcsc_release(void *arg, mic_tx_t **tx)
+{
+	(void)arg;
+	mic_pcsc_close_unpower(tx);
+}
+
+static mic_rc
+pcsc_wait_removal(void *arg, unsigned timeout_ms)
+{
+	const struct reader *r = arg;
+
+	return mic_pcsc_wait_removal(r->name, timeout_ms);
+}
+
+static const mic_perso_reader_ops pcsc_reader_ops = {
+	.connect = pcsc_connect,
+	.release = pcsc_release,
+	.wait_removal = pcsc_wait_removal,
+};
+
+mic_rc
+mic_perso_line_add_reader(mic_perso_line_t *line, const char *name)
+{
+	return mic_perso_line_add_reader_ops(line, name, &pcsc_reader_ops,
+	    NULL);
+}
+
+mic_rc
+mic_perso_line_add_reader_ops(mic_perso_line_t *line, const char *name,
+    const mic_perso_reader_ops *ops, void *arg)
+{
+	struct reader *r;
+	size_t i, n;
+
+	if (line == NULL || name == NULL || (n = strlen(name)) == 0 ||
+	    n > MIC_READER_NAME_MAX || ops == NULL || ops->connect == NULL ||
+	    ops->release == NULL || ops->wait_removal == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if (atomic_load(&line->running))
+		return MIC_ERR_STATE;
+	for (i = 0; i < line->nreaders; i++)
+		if (strcmp(line->readers[i].name, name) == 0)
+			return MIC_ERR_DUPLICATE;
+	if (line->nreaders == MIC_PERSO_READERS_MAX)
+		return MIC_ERR_BUFFER_TOO_SMALL;
+	r = &line->readers[line->nreaders];
+	memcpy(r->name, name, n + 1);
+	r->ops = ops;
+	/* A PC/SC reader's functions need its name: the reader itself. */
+	r->ops_arg = ops == &pcsc_reader_ops ? r : arg;
+	line->nreaders++;
+	return MIC_OK;
+}
+
+mic_rc
+mic_perso_line_set_max_attempts(mic_perso_line_t *line, unsigned n)
+{
+	if (line == NULL || n < 1 || n > 100)
+		return MIC_ERR_INVALID_ARGUMENT;
+	line->max_attempts = n;
+	return MIC_OK;
+}
+
+mic_rc
+mic_perso_line_set_serial_base(mic_perso_line_t *line, uint64_t base)
+{
+	if (line == NULL || base > MIC_PERSO_SERIAL_MAX)
+		return MIC_ERR_INVALID_ARGUMENT;
+	line->serial_base = base;
+	return MIC_OK;
+}
+
+void
+mic_perso_line_set_event_cb(mic_perso_line_t *line, mic_perso_event_cb *cb,
+    void *arg)
+{
+	if (line == NULL)
+		return;
+	line->ev_cb = cb;
+	line->ev_arg = arg;
+}
+
+void
+mic_perso_line_stop(mic_perso_line_t *line)
+{
+	if (line != NULL)
+		atomic_store(&line->stop, 1);
+}
+
+mic_rc
+mic_perso_line_stats(mic_perso_line_t *line, mic_journal_stats *st)
+{
+	mic_rc rc;
+
+	if (line == NULL || st == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	pthread_mutex_lock(&line->j_lock);
+	rc = mic_journal_stats_get(line->j, st);
+	pthread_mutex_unlock(&line->j_lock);
+	return rc;
+}
+
+mic_rc
+mic_perso_line_failures(mic_perso_line_t *line, mic_journal_failure_cb *cb,
+    void *arg)
+{
+	mic_rc rc;
+
+	if (line == NULL || cb == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	pthread_mutex_lock(&line->j_lock);
+	rc = mic_journal_failures(line->j, cb, arg);
+	pthread_mutex_unlock(&line->j_lock);
+	return rc;
+}
+
+mic_rc
+mic_perso_line_recover(mic_perso_line_t *line, size_t *interrupted)
+{
+	mic_rc rc;
+
+	if (line == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if (atomic_load(&line->running))
+		return MIC_ERR_STATE;
+	pthread_mutex_lock(&line->j_lock);
+	rc = mic_journal_recover(line->j, interrupted);
+	pthread_mutex_unlock(&line->j_lock);
+	return rc;
+}
+
+/* A journal refusal reported like a bad line, so the caller has one list. */
+static void
+refusal(mic_perso_line_error_cb *cb, void *arg, const mic_application_t *app,
+    mic_rc rc)
+{
+	mic_batch_error e;
+
+	if (cb == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.line = mic_application_line(app);
+	e.rc = rc;
+	snprintf(e.field, sizeof(e.field), "application_id");
+	snprintf(e.message, sizeof(e.message), "line %zu: application_id: "
+	    "%s: %s", e.line, mic_application_id(app),
+	    rc == MIC_ERR_LIVE_CARD ? "the holder already has a live card; "
+	    "recorded as rejected" : rc == MIC_ERR_DUPLICATE ? "in the "
+	    "journal with another ID number or other data" :
+	    mic_strerror(rc));
+	cb(&e, arg);
+}
+
+mic_rc
+mic_perso_line_enqueue(mic_perso_line_t *line, mic_batch_t *batch,
+    mic_perso_line_error_cb *cb, void *arg, mic_perso_load_stats *stp)
+{
+	mic_perso_load_stats st;
+	mic_application_t *app = NULL;
+	mic_batch_error err;
+	mic_rc rc;
+
+	if (stp != NULL)
+		memset(stp, 0, sizeof(*stp));
+	if (line == NULL || batch == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&line->j_lock);
+	/* One transaction for the batch: one fsync, and a batch that cannot
+	 * be read to its end queues nothing rather than a part. */
+	if ((rc = mic_journal_bulk_begin(line->j)) != MIC_OK)
+		goto out;
+	for (;;) {
+		rc = mic_batch_next(batch, &app, &err);
+		if (rc == MIC_ERR_NOT_FOUND)
+			break;
+		if (rc == MIC_ERR_BATCH_LINE) {
+			st.bad++;
+			if (cb != NULL)
+				cb(&err, arg);
+			continue;
+		}
+		if (rc != MIC_OK)
+			goto fail;
+		st.valid++;
+		rc = mic_journal_enqueue_app(line->j, app);
+		if (rc == MIC_OK) {
+			st.queued++;
+		} else if (rc == MIC_ERR_LIVE_CARD || rc == MIC_ERR_DUPLICATE) {
+			st.refused++;
+			refusal(cb, arg, app, rc);
+		} else {
+			goto fail;
+		}
+		mic_application_free(&app);
+	}
+	st.lines = mic_batch_lines(batch);
+	if ((rc = mic_journal_bulk_end(line->j, 1)) != MIC_OK)
+		goto out;
+	if (stp != NULL)
+		*stp = st;
+	rc = MIC_OK;
+	goto out;
+fail:
+	mic_application_free(&app);
+	(void)mic_journal_bulk_end(line->j, 0);
+out:
+	pthread_mutex_unlock(&line->j_lock);
+	return rc;
+}
+
+/* --- one reader ------------------------------------------------------ */
+
+static int
+stopping(const struct reader *r)
+{
+	return atomic_load(&r->line->stop) != 0;
+}
+
+static void
+reader_down(struct reader *r, mic_rc rc)
+{
+	mic_perso_event ev = { .kind = MIC_PERSO_EV_READER_DOWN,
+		.reader = r->name, .rc = rc };
+
+	r->down = 1;
+	emit(r->line, &ev);
+}
+
+/*
+ * The card leaves: powered down, so a machine moves it on, and the reader
+ * waits until it is out. 0 when it is, -1 on stop or a reader failure.
+ */
+static int
+let_go(struct reader *r, const char *why)
+{
+	unsigned waited = 0;
+	mic_rc rc;
+
+	r->ops->release(r->ops_arg, &r->tx);
+	for (;;) {
+		if (stopping(r))
+			return -1;
+		rc = r->ops->wait_removal(r->ops_arg, WAIT_SLICE_MS);
+		if (rc == MIC_OK)
+			return 0;
+		if (rc != MIC_ERR_TIMEOUT) {
+			reader_down(r, rc);
+			return -1;
+		}
+		waited += WAIT_SLICE_MS;
+		if (why != NULL && waited % REMIND_MS == 0) {
+			mic_perso_event ev = { .kind = MIC_PERSO_EV_SET_ASIDE,
+				.reader = r->name, .chip_serial = r->chip_hex,
+				.reason = why };
+
+			emit(r->line, &ev);
+		}
+	}
+}
+
+static void
+set_aside(struct reader *r, const char *why)
+{
+	mic_perso_event ev = { .kind = MIC_PERSO_EV_SET_ASIDE,
+		.reader = r->name, .chip_serial = r->chip_hex, .reason = why };
+
+	emit(r->line, &ev);
+}
+
+/*
+ * A usable card in the reader, read: 0, with r->tx and r->chip; -1 on stop
+ * or a reader failure.
+ */
+static int
+take_card(struct reader *r)
+{
+	char why[MIC_REASON_MAX];
+	mic_card_t *card = NULL;
+	unsigned failed = 0, issued = 0;
+	mic_state state;
+	mic_rc rc;
+	size_t i;
+
+	while (r->tx == NULL) {
+		if (stopping(r))
+			return -1;
+		rc = r->ops->connect(r->ops_arg, WAIT_SLICE_MS, &r->tx);
+		if (rc == MIC_ERR_TIMEOUT)
+			continue;
+		if (rc != MIC_OK) {
+			reader_down(r, rc);
+			return -1;
+		}
+		if ((rc = mic_card_open(&card, r->tx)) == MIC_OK)
+			rc = mic_card_chip_serial(card, r->chip,
+			    sizeof(r->chip));
+		state = rc == MIC_OK ? mic_card_state(card) : 0;
+		mic_card_free(&card);
+		if (rc == MIC_ERR_CARD_REMOVED || rc == MIC_ERR_NO_CARD) {
+			r->ops->release(r->ops_arg, &r->tx);
+			continue;
+		}
+		if (rc != MIC_OK) {
+			/* Not our application, or mute: not a card for us. */
+			snprintf(r->chip_hex, sizeof(r->chip_hex), "?");
+			snprintf(why, sizeof(why), "cannot read the card: %s",
+			    mic_strerror(rc));
+			set_aside(r, why);
+			if (let_go(r, why) != 0)
+				return -1;
+			continue;
+		}
+		for (i = 0; i < MIC_CHIP_SERIAL_LEN; i++)
+			snprintf(r->chip_hex + 2 * i, 3, "%02X", r->chip[i]);
+		if ((rc = mic_journal_chip_history(r->j, r->chip, &failed,
+		    &issued)) != MIC_OK) {
+			r->ops->release(r->ops_arg, &r->tx);
+			reader_down(r, rc);
+			return -1;
+		}
+		if (state == MIC_STATE_BLANK && failed == 0 && issued == 0)
+			return 0;
+		if (state != MIC_STATE_BLANK)
+			snprintf(why, sizeof(why), "the card is %s, not blank",
+			    mic_state_name(state));
+		else
+			snprintf(why, sizeof(why), "the card failed an attempt "
+			    "before: it was set aside");
+		set_aside(r, why);
+		if (let_go(r, why) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Reject a claimed application whose stored data does not parse. */
+static int
+reject_data(struct reader *r, const char *id, mic_rc why_rc,
+    const mic_batch_error *err)
+{
+	char reason[MIC_REASON_MAX];
+	mic_perso_event ev = { .kind = MIC_PERSO_EV_REJECTED,
+		.reader = r->name, .app_id = id, .rc = why_rc,
+		.reason = reason };
+	mic_rc rc;
+
+	if (why_rc == MIC_ERR_BATCH_LINE)
+		snprintf(reason, sizeof(reason), "the journal's data: %.200s",
+		    err->message);
+	else
+		snprintf(reason, sizeof(reason), "enqueued without data");
+	if ((rc = mic_journal_reject(r->j, id, reason)) != MIC_OK) {
+		reader_down(r, rc);
+		return -1;
+	}
+	emit(r->line, &ev);
+	return 0;
+}
+
+/* The next application, parsed: 1, 0 when none is left, -1 on failure. */
+static int
+claim(struct reader *r, mic_application_t **app)
+{
+	char id[MIC_APP_ID_MAX + 1], *json = NULL;
+	mic_batch_error err;
+	mic_journal_stats st;
+	struct timespec pause = { 0, IDLE_MS * 1000000L };
+	mic_rc rc;
+
+	while (!stopping(r)) {
+		rc = mic_journal_claim(r->j, r->name, id);
+		if (rc == MIC_ERR_NOT_FOUND) {
+			/* Another reader's card may still fail and requeue
+			 * its application: done only when nothing is in
+			 * progress. */
+			if ((rc = mic_journal_stats_get(r->j, &st)) !=
+			    MIC_OK) {
+				reader_down(r, rc);
+				return -1;
+			}
+			/* In progress with no other reader working: left
+			 * by a reader that went down; recovery's business. */
+			if (st.queued + st.failed_retryable == 0 &&
+			    (st.in_progress == 0 ||
+			    atomic_load(&r->line->busy) <= 1))
+				return 0;
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		if (rc != MIC_OK) {
+			reader_down(r, rc);
+			return -1;
+		}
+		rc = mic_journal_app_data(r->j, id, &json);
+		if (rc == MIC_OK) {
+			rc = mic_application_parse(json, strlen(json), app,
+			    &err);
+			mici_wipe(json, strlen(json));
+			free(json);
+			json = NULL;
+		}
+		if (rc == MIC_OK)
+			return 1;
+		if (rc != MIC_ERR_BATCH_LINE && rc != MIC_ERR_NOT_FOUND) {
+			(void)mic_journal_release(r->j, id);
+			reader_down(r, rc);
+			return -1;
+		}
+		if (reject_data(r, id, rc, &err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * One card attempt for @p app on the card in the reader. 0 to go on, -1
+ * when the reader is down.
+ */
+static int
+attempt(struct reader *r, const mic_application_t *app)
+{
+	mic_perso_line_t *line = r->line;
+	const char *id = mic_application_id(app);
+	char reason[MIC_REASON_MAX];
+	mic_perso_result_t *res = NULL;
+	mic_perso_event ev;
+	int64_t att = 0;
+	unsigned tries = 0;
+	mic_app_state state;
+	double t0;
+	mic_rc rc, prc;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.reader = r->name;
+	ev.app_id = id;
+	ev.chip_serial = r->chip_hex;
+	rc = mic_journal_attempt_begin(r->j, id, r->chip, r->name, &att);
+	if (rc == MIC_ERR_LIVE_CARD) {
+		/* Journal rejected it; the card is untouched and stays. */
+		ev.kind = MIC_PERSO_EV_REJECTED;
+		ev.chip_serial = NULL;
+		ev.rc = rc;
+		ev.reason = "the holder already has a live card";
+		emit(line, &ev);
+		return 0;
+	}
+	if (rc != MIC_OK) {
+		(void)mic_journal_release(r->j, id);
+		reader_down(r, rc);
+		return -1;
+	}
+	t0 = now_s();
+	if (line->serial_base + (uint64_t)att > MIC_PERSO_SERIAL_MAX)
+		prc = MIC_ERR_INVALID_ARGUMENT;
+	else
+		prc = mic_perso_card(line->cfg, r->tx, app,
+		    line->serial_base + (uint64_t)att, &res);
+	if (prc == MIC_OK && memcmp(mic_perso_result_chip_serial(res),
+	    r->chip, sizeof(r->chip)) != 0)
+		prc = MIC_ERR_MISMATCH;  /* another card than the one read */
+	ev.seconds = now_s() - t0;
+	if (prc == MIC_OK) {
+		rc = mic_journal_attempt_end(r->j, att, MIC_OUTCOME_ISSUED,
+		    NULL);
+		if (rc == MIC_OK) {
+			(void)mic_journal_state(r->j, id, &state, &tries);
+			ev.kind = MIC_PERSO_EV_ISSUED;
+			ev.card_id = mic_perso_result_card_id(res);
+			ev.card_number = mic_perso_result_card_number(res);
+			ev.transport_pin = mic_perso_result_transport_pin(res);
+			ev.apdus = mic_perso_result_apdus(res);
+			ev.bytes = mic_perso_result_bytes(res);
+			ev.attempt_no = tries;
+			emit(line, &ev);
+			mic_perso_result_free(&res);
+			return let_go(r, NULL) == 0 || !r->down ? 0 : -1;
+		}
+		mic_perso_result_free(&res);
+		if (rc != MIC_ERR_LIVE_CARD && rc != MIC_ERR_DUPLICATE) {
+			reader_down(r, rc);
+			return -1;
+		}
+		/* Two readers raced on one holder: the journal failed this
+		 * attempt and rejected the application. Void the card. */
+		ev.kind = MIC_PERSO_EV_FAILED;
+		ev.rc = rc;
+		ev.rejected = 1;
+		ev.reason = "issued twice in a race: void this card";
+		emit(line, &ev);
+		return let_go(r, ev.reason) == 0 || !r->down ? 0 : -1;
+	}
+	snprintf(reason, sizeof(reason), "%s", mic_strerror(prc));
+	/*
+	 * The failure and, after the last attempt, the rejection in one
+	 * transaction. Between the two, the application would be queued again
+	 * for a moment: another reader could claim it, and then either see
+	 * it rejected under its feet or make the rejection fail with its
+	 * own attempt running; either reader would go down.
+	 */
+	if ((rc = mic_journal_bulk_begin(r->j)) != MIC_OK) {
+		reader_down(r, rc);
+		return -1;
+	}
+	if ((rc = mic_journal_attempt_end(r->j, att, MIC_OUTCOME_FAILED,
+	    reason)) == MIC_OK && (rc = mic_journal_state(r->j, id, &state,
+	    &tries)) == MIC_OK && tries >= line->max_attempts) {
+		char why[MIC_REASON_MAX];
+
+		snprintf(why, sizeof(why), "%u card attempts failed, the last: "
+		    "%.180s", tries, reason);
+		rc = mic_journal_reject(r->j, id, why);
+		ev.rejected = 1;
+	}
+	if (rc == MIC_OK)
+		rc = mic_journal_bulk_end(r->j, 1);
+	if (rc != MIC_OK) {
+		(void)mic_journal_bulk_end(r->j, 0);
+		reader_down(r, rc);
+		return -1;
+	}
+	ev.kind = MIC_PERSO_EV_FAILED;
+	ev.rc = prc;
+	ev.reason = reason;
+	ev.attempt_no = tries;
+	emit(line, &ev);
+	return let_go(r, "a failed card: set it aside") == 0 || !r->down ?
+	    0 : -1;
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *r = arg;
+	mic_application_t *app = NULL;
+	mic_rc rc;
+	int got;
+
+	if ((rc = mic_journal_open(&r->j, r->line->journal_path)) != MIC_OK) {
+		reader_down(r, rc);
+		atomic_fetch_sub(&r->line->busy, 1);
+		return NULL;
+	}
+	/* The card first, then the application: an empty reader holds no
+	 * application that another reader could take. */
+	while (!stopping(r)) {
+		if (take_card(r) != 0)
+			break;
+		if ((got = claim(r, &app)) <= 0)
+			break;
+		rc = attempt(r, app) == 0 ? MIC_OK : MIC_ERR_IO;
+		mic_application_free(&app);
+		if (rc != MIC_OK)
+			break;
+	}
+	mic_application_free(&app);
+	/* A blank card read but not used stays for the next run: not
+	 * released (powered down), only disconnected. */
+	mic_tx_free(&r->tx);
+	mic_journal_free(&r->j);
+	atomic_fetch_sub(&r->line->busy, 1);
+	return NULL;
+}
+
+mic_rc
+mic_perso_line_run(mic_perso_line_t *line)
+{
+	mic_journal_stats st;
+	size_t i, down = 0;
+	int expected = 0, stopped;
+	mic_rc rc = MIC_OK;
+
+	if (line == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if (line->nreaders == 0)
+		return MIC_ERR_NO_READER;
+	if (!atomic_compare_exchange_strong(&line->running, &expected, 1))
+		return MIC_ERR_STATE;
+	/* All of them before the first thread: a failed pthread_create
+	 * must not leave a later reader marked started by an earlier run. */
+	for (i = 0; i < line->nreaders; i++) {
+		line->readers[i].line = line;
+		line->readers[i].down = 0;
+		line->readers[i].started = 0;
+	}
+	atomic_store(&line->busy, (int)line->nreaders);
+	for (i = 0; i < line->nreaders; i++) {
+		struct reader *r = &line->readers[i];
+
+		if (pthread_create(&r->thread, NULL, reader_main, r) != 0) {
+			atomic_fetch_sub(&line->busy, (int)(line->nreaders - i));
+			mici_debug("%s: pthread_create", __func__);
+			mic_perso_line_stop(line);
+			rc = MIC_ERR_INTERNAL;
+			break;
+		}
+		r->started = 1;
+	}
+	for (i = 0; i < line->nreaders; i++) {
+		if (line->readers[i].started)
+			pthread_join(line->readers[i].thread, NULL);
+		down += line->readers[i].down != 0;
+	}
+	/* A stop ends this run, not the line: the next run goes on with
+	 * what is left. (A stop asked before the run still ends that run.) */
+	stopped = atomic_exchange(&line->stop, 0);
+	atomic_store(&line->running, 0);
+	if (rc != MIC_OK)
+		return rc;
+	if (down == line->nreaders && !stopped &&
+	    mic_perso_line_stats(line, &st) == MIC_OK &&
+	    st.queued + st.failed_retryable + st.in_progress > 0)
+		return MIC_ERR_NO_READER;
+	return MIC_OK;
+}

@@ -1,10 +1,16 @@
 /*
  * mic-vcard hopper: the card hopper of an issuance machine. A blank card
- * sits in the reader; once it has been personalized (it left the blank
- * state) and the terminal lets go of it (power off, or the reader
- * connection closes), its image is written as DIR/<serial>.img and the
- * next blank card, with the next serial, takes its place. pcscd sees a
+ * sits in the reader; once a terminal has worked on it (it left the blank
+ * state, or it got any command APDU) and lets go of it (power off, or the
+ * reader connection closes), its image is written as DIR/<serial>.img and
+ * the next blank card, with the next serial, takes its place. pcscd sees a
  * removal and an insertion, as with a real hopper.
+ *
+ * A blank card that got no APDU stays: pcscd powers every idle card off
+ * shortly after inserting it or after its last client leaves, and a
+ * hopper that threw those away would empty itself. A blank card that did
+ * get APDUs is one the line gave up on (a failed personalization) and is
+ * set aside, never fed again.
  *
  * One card lives at a time and each is freed when it leaves, so memory
  * stays flat however many cards pass. Images are never overwritten: a
@@ -15,17 +21,43 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "image.h"
 #include "mic-vcard.h"
 
+/* --pull options one hopper takes; more would be a test gone wrong. */
+#define PULL_MAX 16
+/*
+ * How long a pulled card leaves the reader empty. vpcd drops a connection
+ * that fails mid-exchange and takes the next one at its next presence
+ * poll, so a card that came straight back would never be seen gone: two
+ * polls of pcscd (0.4 s each) with a margin, as vcard/vpcd.c does for a
+ * lost write.
+ */
+#define PULL_GAP_MS 1000
+#define PAUSE_SLICE_MS 100
+
+/* --pull N:M: card N (from 1) leaves at its command APDU M (from 1). */
+struct pull {
+	unsigned long card;
+	unsigned long apdu;
+};
+
 struct hopper {
 	struct vct_log log;
 	const char *dir;
+	const char *pki;                 /* chip factory keys; NULL none */
 	char serial[VC_SERIAL_MAX + 1];  /* of the card in the reader */
 	unsigned long count;             /* stop after this many; 0 never */
 	unsigned long issued;
+	unsigned long inserted;          /* cards put into the reader */
+	unsigned long apdus;             /* command APDUs of the card in the
+	                                  * reader since it went in */
+	struct pull pull[PULL_MAX];
+	size_t npull;
+	int pulled;                      /* the card in the reader was pulled */
 	unsigned flags;
 	enum vc_role role;
 	int failed;
@@ -36,24 +68,40 @@ usage_hopper(FILE *f)
 {
 	fprintf(f,
 	    "usage: mic-vcard hopper --out DIR [--host H] [--port N] [--count N]\n"
-	    "                        [--serial-base S] [--t0-quirks]\n"
-	    "                        [--test-role ROLE] [-v]\n"
+	    "                        [--serial-base S] [--pki DIR] [--pull N:M]...\n"
+	    "                        [--t0-quirks] [--test-role ROLE] [-v]\n"
 	    "\n"
 	    "Feed blank cards into the vpcd reader slot at H:N, like the hopper\n"
-	    "of an issuance machine. When the card in the reader has left the\n"
-	    "blank state and is powered off (or the reader connection closes),\n"
-	    "its image is written as DIR/<serial>.img and a new blank card with\n"
-	    "the next serial is inserted. Stops after --count cards, or on\n"
-	    "SIGTERM/SIGINT (a personalized card still in the reader is written\n"
-	    "first). SIGUSR1 pulls the card out and puts it back. Existing\n"
-	    "images are never overwritten: their serials are skipped.\n"
+	    "of an issuance machine. The card in the reader leaves it when it is\n"
+	    "powered off (or the reader connection closes) after a terminal\n"
+	    "worked on it: it left the blank state, or it got any command APDU\n"
+	    "since it went in (a blank card that did is set aside, e.g. after a\n"
+	    "failed personalization). Its image is written as DIR/<serial>.img\n"
+	    "and a new blank card with the next serial is inserted. A blank card\n"
+	    "that got no APDU stays, however often pcscd powers it on and off.\n"
+	    "Stops after --count cards, or on SIGTERM/SIGINT (a card in the\n"
+	    "reader that a terminal worked on is written first). SIGUSR1 pulls\n"
+	    "the card out and puts it back. Existing images are never\n"
+	    "overwritten: their serials are skipped.\n"
 	    "\n"
 	    "  --out DIR          where the images go (must exist)\n"
 	    "  --host H           where vpcd listens (default %s)\n"
 	    "  --port N           the reader slot's port (default %d)\n"
-	    "  --count N          stop after N cards (default: never)\n"
+	    "  --count N          stop after N cards have left (default: never)\n"
 	    "  --serial-base S    the first serial; its trailing digits count up\n"
 	    "                     (default %s)\n"
+	    "  --pki DIR          each blank card gets the chip factory's SCP11\n"
+	    "                     key, CERT.SD.ECKA, root and date from DIR (a\n"
+	    "                     PKI of 'mic pki init'), as 'mic-vcard new --pki\n"
+	    "                     DIR' gives them; without it cards have no SCP11\n"
+	    "                     key and answer 6A88\n"
+	    "  --pull N:M         the Nth card this hopper inserts (from 1) is\n"
+	    "                     pulled out of the reader when its Mth command\n"
+	    "                     APDU (from 1) arrives, before the card sees it:\n"
+	    "                     the terminal gets no answer. The card is set\n"
+	    "                     aside (its image written) and, after %d ms\n"
+	    "                     with the reader empty, the next blank card goes\n"
+	    "                     in. May be given up to %d times, for distinct N\n"
 	    "  --t0-quirks        cards answer like T=0 cards\n"
 	    "  --test-role ROLE   TEST CRUTCH: each card acts as if a secure\n"
 	    "                     channel with ROLE were open after every power-on\n"
@@ -61,7 +109,7 @@ usage_hopper(FILE *f)
 	    "  -v                 trace APDUs (PINs shown as **)\n"
 	    "\n"
 	    "Exit status: 0 done or stopped by a signal, 1 failure, 2 usage.\n",
-	    DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERIAL);
+	    DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERIAL, PULL_GAP_MS, PULL_MAX);
 }
 
 /* Count the serial's trailing digits up by one; -1 when they run out. */
@@ -101,7 +149,7 @@ image_path(const struct hopper *h, char *path, size_t cap)
 static int
 new_card(struct hopper *h, vc_card **card)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[256];
 	mic_rc rc;
 
 	for (;;) {
@@ -121,16 +169,40 @@ new_card(struct hopper *h, vc_card **card)
 		    mic_strerror(rc));
 		return -1;
 	}
-	vct_say(&h->log, "blank card %s in the reader", h->serial);
+	if (h->pki != NULL && vct_factory(*card, h->pki, why,
+	    sizeof(why)) != 0) {
+		vct_say(&h->log, "the chip factory failed for card %s: %s",
+		    h->serial, why);
+		vc_card_free(card);
+		return -1;
+	}
+	h->inserted++;
+	h->apdus = 0;
+	h->pulled = 0;
+	vct_say(&h->log, "blank card %s in the reader%s (card %lu of this "
+	    "hopper)", h->serial, h->pki != NULL ? ", with SCP11 keys" : "",
+	    h->inserted);
 	return 0;
+}
+
+/*
+ * Does the card leave at power-off? Only a blank card no terminal sent a
+ * command to stays: pcscd alone powering it up and down is not work.
+ */
+static int
+worked_on(const struct hopper *h, const vc_card *card)
+{
+	return h->pulled || h->apdus > 0 ||
+	    vc_card_state(card) != VC_STATE_BLANK;
 }
 
 /* The card leaves the hopper: write its image. */
 static int
 eject_card(struct hopper *h, const vc_card *card)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], what[64];
 	const uint8_t *nv = NULL;
+	const char *state = vct_state_name(vc_card_state(card));
 	size_t len = 0;
 	vc_image_rc rc;
 
@@ -145,18 +217,34 @@ eject_card(struct hopper *h, const vc_card *card)
 		return -1;
 	}
 	h->issued++;
+	/* Whoever sorts the output tells issued cards from rejects here. */
+	if (h->pulled)
+		snprintf(what, sizeof(what), "%s, pulled out: set aside",
+		    state);
+	else if (vc_card_state(card) == VC_STATE_BLANK)
+		snprintf(what, sizeof(what), "%s after %lu APDU(s): set aside",
+		    state, h->apdus);
+	else
+		snprintf(what, sizeof(what), "%s", state);
 	if (h->count != 0)
 		vct_say(&h->log, "card %s out (%s): %s [%lu/%lu]", h->serial,
-		    vct_state_name(vc_card_state(card)), path, h->issued,
-		    h->count);
+		    what, path, h->issued, h->count);
 	else
 		vct_say(&h->log, "card %s out (%s): %s [%lu]", h->serial,
-		    vct_state_name(vc_card_state(card)), path, h->issued);
+		    what, path, h->issued);
 	if (next_serial(h->serial) != 0) {
 		vct_say(&h->log, "serials exhausted");
 		return -1;
 	}
 	return 0;
+}
+
+/* After a card left: is there to be a next one? */
+static int
+want_next(const struct hopper *h)
+{
+	return (h->count == 0 || h->issued < h->count) &&
+	    *vct_stop_flag() == 0;
 }
 
 static int
@@ -176,7 +264,7 @@ on_event(void *arg, int event, vc_card **card)
 	default:
 		return VC_ACT_CONTINUE;
 	}
-	if (vc_card_state(*card) == VC_STATE_BLANK)
+	if (!worked_on(h, *card))
 		return VC_ACT_CONTINUE;
 	if (eject_card(h, *card) != 0) {
 		h->failed = 1;
@@ -184,7 +272,7 @@ on_event(void *arg, int event, vc_card **card)
 	}
 	vc_card_free(card);
 	/* Done, or stopping: no next card. */
-	if ((h->count != 0 && h->issued >= h->count) || *vct_stop_flag() != 0)
+	if (!want_next(h))
 		return VC_ACT_STOP;
 	if (new_card(h, card) != 0) {
 		h->failed = 1;
@@ -193,6 +281,94 @@ on_event(void *arg, int event, vc_card **card)
 	/* Off the contacts: out of the reader, and the next one in. A
 	 * closed connection already took the card out. */
 	return event == VC_EV_POWER_OFF ? VC_ACT_REINSERT : VC_ACT_CONTINUE;
+}
+
+/*
+ * Every command APDU, before the card sees it: it counts as work on the
+ * card, and it is where --pull takes the card out. vpcd's sequence number
+ * runs over the whole run; the pull counts per card.
+ */
+static int
+on_apdu(void *arg, int phase, unsigned long seq)
+{
+	struct hopper *h = arg;
+
+	(void)seq;
+	if (phase != VC_APDU_BEFORE)
+		return VC_ACT_CONTINUE;
+	h->apdus++;
+	for (size_t i = 0; i < h->npull; i++) {
+		if (h->pull[i].card != h->inserted ||
+		    h->pull[i].apdu != h->apdus)
+			continue;
+		vct_say(&h->log, "--pull %lu:%lu: card %s pulled out of the "
+		    "reader at its APDU %lu, unanswered", h->pull[i].card,
+		    h->pull[i].apdu, h->serial, h->apdus);
+		h->pulled = 1;
+		/* Ends the run with no answer sent; cmd_hopper goes on. */
+		return VC_ACT_STOP;
+	}
+	return VC_ACT_CONTINUE;
+}
+
+/* N:M, both from 1, N not already pulled; 0 ok. */
+static int
+parse_pull(struct hopper *h, const char *s)
+{
+	char num[32];
+	const char *colon = strchr(s, ':');
+	size_t n = colon != NULL ? (size_t)(colon - s) : 0;
+	struct pull p;
+
+	if (colon == NULL || n == 0 || n >= sizeof(num) ||
+	    h->npull >= PULL_MAX)
+		return -1;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (vct_parse_ulong(num, &p.card) != 0 || p.card == 0 ||
+	    vct_parse_ulong(colon + 1, &p.apdu) != 0 || p.apdu == 0)
+		return -1;
+	for (size_t i = 0; i < h->npull; i++)
+		if (h->pull[i].card == p.card)
+			return -1;
+	h->pull[h->npull++] = p;
+	return 0;
+}
+
+/* Sleep @p ms in slices, waking early when a signal asks to stop. */
+static void
+pause_ms(unsigned ms)
+{
+	for (unsigned t = 0; t < ms && *vct_stop_flag() == 0;
+	    t += PAUSE_SLICE_MS) {
+		unsigned d = ms - t < PAUSE_SLICE_MS ? ms - t : PAUSE_SLICE_MS;
+		struct timespec ts = { .tv_sec = 0,
+		    .tv_nsec = (long)d * 1000000L };
+
+		/* A signal cuts the slice short; the loop looks at the flag. */
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * A pulled card is out of the reader and the run is over: set it aside,
+ * leave the reader empty long enough for pcscd to see it, and put the
+ * next blank card in. 0: a next card is in *card; 1: none is wanted;
+ * -1: failure.
+ */
+static int
+after_pull(struct hopper *h, vc_card **card)
+{
+	if (eject_card(h, *card) != 0)
+		return -1;
+	vc_card_free(card);
+	if (!want_next(h))
+		return 1;
+	vct_say(&h->log, "reader empty for %d ms", PULL_GAP_MS);
+	pause_ms(PULL_GAP_MS);
+	if (!want_next(h))
+		return 1;
+	return new_card(h, card) == 0 ? 0 : -1;
 }
 
 int
@@ -204,6 +380,8 @@ cmd_hopper(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "serial-base", required_argument, NULL, 's' },
+		{ "pki", required_argument, NULL, 'K' },
+		{ "pull", required_argument, NULL, 'P' },
 		{ "t0-quirks", no_argument, NULL, 'q' },
 		{ "test-role", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -216,7 +394,7 @@ cmd_hopper(int argc, char **argv)
 	const char *host = DEFAULT_HOST, *base = DEFAULT_SERIAL;
 	char port[PORT_STR_MAX];
 	mic_rc rc;
-	int c;
+	int c, next;
 
 	memset(&h, 0, sizeof(h));
 	snprintf(port, sizeof(port), "%d", DEFAULT_PORT);
@@ -245,6 +423,17 @@ cmd_hopper(int argc, char **argv)
 			break;
 		case 's':
 			base = optarg;
+			break;
+		case 'K':
+			h.pki = optarg;
+			break;
+		case 'P':
+			if (parse_pull(&h, optarg) != 0) {
+				fprintf(stderr, "mic-vcard hopper: bad --pull "
+				    "'%s' (N:M, both from 1; at most %d, each "
+				    "for another card N)\n", optarg, PULL_MAX);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'q':
 			h.flags |= VC_CARD_T0_QUIRKS;
@@ -305,10 +494,21 @@ cmd_hopper(int argc, char **argv)
 		fprintf(stderr, "mic-vcard hopper: --test-role is deprecated: "
 		    "make cards with 'mic-vcard new --pki DIR' and open a real "
 		    "SCP11a channel\n");
-	vct_say(&h.log, "hopper into %s%s", h.dir,
+	vct_say(&h.log, "hopper into %s%s%s%s", h.dir,
+	    h.pki != NULL ? ", chip factory keys from " : "",
+	    h.pki != NULL ? h.pki : "",
 	    h.flags & VC_CARD_T0_QUIRKS ? ", T=0 quirks on" : "");
-	if (new_card(&h, &card) != 0)
+	for (size_t i = 0; i < h.npull; i++)
+		vct_say(&h.log, "--pull: card %lu of this hopper leaves at its "
+		    "APDU %lu", h.pull[i].card, h.pull[i].apdu);
+	/* The first card is the check of --pki: a PKI that cannot make one
+	 * fails here, before any reader sees a card. */
+	if (new_card(&h, &card) != 0) {
+		fprintf(stderr, "mic-vcard hopper: no first card%s\n",
+		    h.pki != NULL ? " (see above: is --pki a directory of "
+		    "'mic pki init'?)" : "");
 		return EXIT_FAILURE;
+	}
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.host = host;
 	cfg.port = port;
@@ -317,13 +517,25 @@ cmd_hopper(int argc, char **argv)
 	cfg.log = vct_log_line;
 	cfg.trace = vct_trace;
 	cfg.event = on_event;
+	cfg.apdu = on_apdu;
 	cfg.arg = &h;
 	cfg.stop = vct_stop_flag();
 	cfg.removed = vct_removed_flag();
-	rc = vc_vpcd_run(&card, &cfg);
+	/* A pull ends the run (the only way the APDU hook can take a card
+	 * out unanswered); the hopper then starts a new run with the next
+	 * card, a new connection that pcscd sees as an insertion. */
+	for (;;) {
+		rc = vc_vpcd_run(&card, &cfg);
+		if (rc != MIC_OK || !h.pulled || card == NULL)
+			break;
+		if ((next = after_pull(&h, &card)) != 0) {
+			if (next < 0)
+				h.failed = 1;
+			break;
+		}
+	}
 	/* Stopped with a card that was worked on: it is not lost. */
-	if (card != NULL && vc_card_state(card) != VC_STATE_BLANK &&
-	    eject_card(&h, card) != 0)
+	if (card != NULL && worked_on(&h, card) && eject_card(&h, card) != 0)
 		h.failed = 1;
 	vc_card_free(&card);
 	vct_say(&h.log, "hopper stops: %lu card(s) written to %s", h.issued,

@@ -12,6 +12,7 @@ static const struct {
 	{ "apdu", cmd_apdu, "send raw APDUs from arguments or a script file" },
 	{ "card", cmd_card, "read a card as a point of sale does" },
 	{ "pki", cmd_pki, "test PKI, certificates and security objects (EF.SOD)" },
+	{ "perso", cmd_perso, "the card bureau's issuance line: personalize a batch" },
 };
 
 static void

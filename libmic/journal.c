@@ -428,8 +428,12 @@ mic_journal_open(mic_journal_t **jp, const char *path)
 		rc = MIC_ERR_JOURNAL;
 		goto fail;
 	}
+	/* A bounded page cache (256 KiB, SQLite's default is 2 MiB): a line
+	 * holds one connection per reader for days, and its memory must not
+	 * grow with the journal. Every query is by index, so the cache
+	 * needs only the hot pages of the queue. */
 	if ((rc = exec(j, "PRAGMA synchronous = FULL; "
-	    "PRAGMA foreign_keys = ON")) != MIC_OK || (rc = schema(j)) !=
+	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -256")) != MIC_OK || (rc = schema(j)) !=
 	    MIC_OK)
 		goto fail;
 	for (i = 0; i < S_NSTMT; i++)

@@ -25,6 +25,8 @@
 #define REMIND_MS 30000u       /* repeat "take the card out" this often */
 #define HEX_LEN (2 * MIC_CHIP_SERIAL_LEN)
 #define CONNECT_IO_TRIES 50    /* about 10 s of a card that will not power up */
+#define READ_TRIES 5           /* SELECTs of a new card before it is set aside */
+#define LEFT_CHECK_MS 1000u    /* how often a waiting reader asks if work is left */
 
 struct reader {
 	struct mic_perso_line *line;
@@ -385,6 +387,24 @@ stopping(const struct reader *r)
 	return atomic_load(&r->line->stop) != 0;
 }
 
+/*
+ * Is there anything this reader could still do? Applications queued, or
+ * in progress on another reader, whose card may fail and requeue them.
+ * A reader waiting for a card, or for a card to leave, gives up when not:
+ * an empty hopper or a card nobody takes out must not keep the line from
+ * ending. A journal error counts as work left: the caller keeps waiting.
+ */
+static int
+work_left(struct reader *r)
+{
+	mic_journal_stats st;
+
+	if (mic_journal_stats_get(r->j, &st) != MIC_OK)
+		return 1;
+	return st.queued + st.failed_retryable > 0 || (st.in_progress > 0 &&
+	    atomic_load(&r->line->busy) > 1);
+}
+
 static void
 reader_down(struct reader *r, mic_rc rc)
 {
@@ -408,6 +428,9 @@ let_go(struct reader *r, const char *why)
 	r->ops->release(r->ops_arg, &r->tx);
 	for (;;) {
 		if (stopping(r))
+			return -1;
+		/* Nothing left to do: no need to see the card go. */
+		if (waited > 0 && waited % LEFT_CHECK_MS == 0 && !work_left(r))
 			return -1;
 		rc = r->ops->wait_removal(r->ops_arg, WAIT_SLICE_MS);
 		if (rc == MIC_OK)
@@ -445,13 +468,17 @@ take_card(struct reader *r)
 {
 	char why[MIC_REASON_MAX];
 	mic_card_t *card = NULL;
-	unsigned failed = 0, issued = 0;
+	unsigned failed = 0, issued = 0, polls = 0, bad_reads = 0;
+	struct timespec pause = { 0, IDLE_MS * 1000000L };
 	mic_state state;
 	mic_rc rc;
 	size_t i;
 
 	while (r->tx == NULL) {
 		if (stopping(r))
+			return -1;
+		if (polls++ % (LEFT_CHECK_MS / WAIT_SLICE_MS) == 0 &&
+		    !work_left(r))
 			return -1;
 		rc = r->ops->connect(r->ops_arg, WAIT_SLICE_MS, &r->tx);
 		if (rc == MIC_ERR_TIMEOUT)
@@ -469,8 +496,16 @@ take_card(struct reader *r)
 			r->ops->release(r->ops_arg, &r->tx);
 			continue;
 		}
+		/* A card just inserted may not answer at once (a reader
+		 * still settling it): a few tries before it is set aside. */
+		if (rc != MIC_OK && ++bad_reads < READ_TRIES) {
+			mic_tx_free(&r->tx);
+			nanosleep(&pause, NULL);
+			continue;
+		}
 		if (rc != MIC_OK) {
 			/* Not our application, or mute: not a card for us. */
+			bad_reads = 0;
 			snprintf(r->chip_hex, sizeof(r->chip_hex), "?");
 			snprintf(why, sizeof(why), "cannot read the card: %s",
 			    mic_strerror(rc));
@@ -479,6 +514,7 @@ take_card(struct reader *r)
 				return -1;
 			continue;
 		}
+		bad_reads = 0;
 		for (i = 0; i < MIC_CHIP_SERIAL_LEN; i++)
 			snprintf(r->chip_hex + 2 * i, 3, "%02X", r->chip[i]);
 		if ((rc = mic_journal_chip_history(r->j, r->chip, &failed,

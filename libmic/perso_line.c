@@ -417,7 +417,8 @@ reader_down(struct reader *r, mic_rc rc)
 
 /*
  * The card leaves: powered down, so a machine moves it on, and the reader
- * waits until it is out. 0 when it is, -1 on stop or a reader failure.
+ * waits until it is out. 0 when it is; -1 on stop, when nothing is left
+ * to do, or on a reader failure (then r->down).
  */
 static int
 let_go(struct reader *r, const char *why)
@@ -460,8 +461,8 @@ set_aside(struct reader *r, const char *why)
 }
 
 /*
- * A usable card in the reader, read: 0, with r->tx and r->chip; -1 on stop
- * or a reader failure.
+ * A usable card in the reader, read: 0, with r->tx and r->chip; -1 on stop,
+ * when nothing is left to do, or on a reader failure (then r->down).
  */
 static int
 take_card(struct reader *r)

@@ -5,7 +5,7 @@
 #   1. a batch of 60 applications and 8 malformed lines;
 #   2. a card pulled mid-personalization: not issued, its application
 #      issued on another card;
-#   3. a run killed with SIGKILL and resumed;
+#   3. a run killed with SIGKILL and resumed, and one stopped by Ctrl-C;
 #   4. the same batch with the card issuer's and the document signer's
 #      keys in a SoftHSM2 token (skipped without SoftHSM2);
 #   5. examples/issuance_line, the integrator's loop.
@@ -160,6 +160,38 @@ check "resumed: every failure is an interruption" \
     test "$(jget 'd["failed"] == d["interrupted"]' <<<"$res")" = True
 check "resumed: one PIN per issued card" \
     test "$(wc -l <"$tmp/j3.db.pins.jsonl")" -eq 30
+
+# --- 3b. Ctrl-C: the cards in the readers are finished, the rest waits ---
+"$gen" 20 --prefix C --seed 4 --out "$tmp/b6.jsonl"
+start_stack 36720 "$tmp/out6"
+"$mic" perso --batch "$tmp/b6.jsonl" --journal "$tmp/j6.db" --pki "$tmp/pki" \
+    >"$tmp/p6a.out" 2>"$tmp/p6a.err" &
+bg=$!
+for _ in $(seq 1 300); do
+	n=$(cat "$tmp/j6.db.pins.jsonl" 2>/dev/null | wc -l)
+	[ "$n" -ge 4 ] && break
+	sleep 0.05
+done
+kill -INT "$bg"
+wait "$bg"; rc=$?
+bg=
+check "Ctrl-C: exit 1 ($rc)" test "$rc" -eq 1
+check "Ctrl-C: said so" contains "$(cat "$tmp/p6a.err")" "stopped on request"
+res=$(python3 "$checker" "$tmp/j6.db" "$tmp/out6" "$V"); rc=$?
+check "Ctrl-C: journal agrees with the cards ($res)" test "$rc" -eq 0
+check "Ctrl-C: no attempt failed or left running" \
+    test "$(jget 'd["failed"]' <<<"$res")" -eq 0
+check "Ctrl-C: applications left for the next run" \
+    test "$(jget 'd["states"].get("queued", 0)' <<<"$res")" -gt 0
+check "Ctrl-C: nothing in progress" \
+    test "$(jget 'd["states"].get("in_progress", 0)' <<<"$res")" -eq 0
+out=$("$mic" perso --journal "$tmp/j6.db" --pki "$tmp/pki" --json \
+    2>"$tmp/p6b.err"); rc=$?
+check "after Ctrl-C, the journal alone finishes the batch: exit 0 ($rc)" \
+    test "$rc" -eq 0
+res=$(python3 "$checker" "$tmp/j6.db" "$tmp/out6" "$V" --final); rc=$?
+check "after Ctrl-C: 20 issued ($res)" test "$rc" -eq 0 -a \
+    "$(jget 'd["issued"]' <<<"$res")" -eq 20
 
 # --- 4. the issuer's keys in SoftHSM2 ----------------------------------
 module=

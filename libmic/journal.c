@@ -68,10 +68,18 @@ static const char schema_v1[] =
 	" outcome TEXT NOT NULL DEFAULT 'in_progress'"
 	"  CHECK (outcome IN ('in_progress','issued','failed')),"
 	" reason TEXT,"
+	/* The card an issued attempt made: what settlement and the deny
+	 * list name a card by. */
+	" card_id TEXT CHECK (card_id IS NULL OR"
+	"  length(card_id) BETWEEN 1 AND 32),"
+	" card_number TEXT CHECK (card_number IS NULL OR"
+	"  length(card_number) BETWEEN 1 AND 16),"
 	/* The ssn is copied for the index below; the key keeps it honest. */
 	" FOREIGN KEY (app_id, ssn) REFERENCES application (app_id, ssn),"
 	" CHECK ((outcome = 'in_progress') = (finished_at IS NULL)),"
-	" CHECK (outcome <> 'failed' OR reason IS NOT NULL)"
+	" CHECK (outcome <> 'failed' OR reason IS NOT NULL),"
+	" CHECK (outcome = 'issued' OR (card_id IS NULL AND"
+	"  card_number IS NULL))"
 	") STRICT;"
 	"CREATE INDEX attempt_app ON attempt (app_id, ssn);"
 	/* Nobody has two live cards; no chip carries two issued cards. */
@@ -79,6 +87,8 @@ static const char schema_v1[] =
 	" WHERE outcome = 'issued';"
 	"CREATE UNIQUE INDEX one_card_per_chip ON attempt (chip_serial)"
 	" WHERE outcome = 'issued';"
+	"CREATE UNIQUE INDEX one_card_id ON attempt (card_id)"
+	" WHERE card_id IS NOT NULL;"
 	"CREATE UNIQUE INDEX one_running_attempt ON attempt (app_id)"
 	" WHERE outcome = 'in_progress';"
 	/* Nobody is skipped: nothing disappears, final states stay final. */
@@ -165,7 +175,8 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_ATTEMPT_GET] = "SELECT a.app_id, a.ssn, a.outcome FROM attempt a "
 	    "WHERE a.id = ?1",
 	[S_ATTEMPT_END] = "UPDATE attempt SET outcome = ?2, reason = ?3, "
-	    "finished_at = " NOW " WHERE id = ?1 AND outcome = 'in_progress'",
+	    "card_id = ?4, card_number = ?5, finished_at = " NOW
+	    " WHERE id = ?1 AND outcome = 'in_progress'",
 	[S_RECOVER_ATTEMPTS] = "UPDATE attempt SET outcome = 'failed', "
 	    "reason = 'interrupted', finished_at = " NOW
 	    " WHERE outcome = 'in_progress'",
@@ -239,7 +250,8 @@ db_rc(mic_journal_t *j, int src, const char *what)
 	if (ext == SQLITE_CONSTRAINT_UNIQUE && strstr(msg, "attempt.ssn"))
 		return MIC_ERR_LIVE_CARD;
 	if (ext == SQLITE_CONSTRAINT_UNIQUE &&
-	    strstr(msg, "attempt.chip_serial"))
+	    (strstr(msg, "attempt.chip_serial") ||
+	    strstr(msg, "attempt.card_id")))
 		return MIC_ERR_DUPLICATE;
 	if (ext == SQLITE_CONSTRAINT_TRIGGER)
 		return MIC_ERR_STATE;
@@ -903,7 +915,7 @@ fail:
 /* Set the outcome of a running attempt; its triggers move the application. */
 static mic_rc
 attempt_set(mic_journal_t *j, int64_t attempt, const char *outcome,
-    const char *reason)
+    const char *reason, const char *card_id, const char *card_number)
 {
 	sqlite3_stmt *st = stmt(j, S_ATTEMPT_END);
 	mic_rc rc;
@@ -913,6 +925,8 @@ attempt_set(mic_journal_t *j, int64_t attempt, const char *outcome,
 		return db_rc(j, src, "bind");
 	if ((rc = bind_text(j, st, 2, outcome)) != MIC_OK ||
 	    (rc = bind_text(j, st, 3, reason)) != MIC_OK ||
+	    (rc = bind_text(j, st, 4, card_id)) != MIC_OK ||
+	    (rc = bind_text(j, st, 5, card_number)) != MIC_OK ||
 	    (rc = run(j, st, "attempt_end")) != MIC_OK)
 		return rc;
 	if (sqlite3_changes(j->db) != 1)
@@ -921,9 +935,9 @@ attempt_set(mic_journal_t *j, int64_t attempt, const char *outcome,
 	return MIC_OK;
 }
 
-mic_rc
-mic_journal_attempt_end(mic_journal_t *j, int64_t attempt,
-    mic_outcome outcome, const char *reason)
+static mic_rc
+attempt_end(mic_journal_t *j, int64_t attempt, mic_outcome outcome,
+    const char *reason, const char *card_id, const char *card_number)
 {
 	char app_id[MIC_APP_ID_MAX + 1] = "";
 	const unsigned char *s;
@@ -931,12 +945,6 @@ mic_journal_attempt_end(mic_journal_t *j, int64_t attempt,
 	mic_rc rc, why;
 	int src;
 
-	if (j == NULL || (outcome != MIC_OUTCOME_ISSUED &&
-	    outcome != MIC_OUTCOME_FAILED) || (outcome == MIC_OUTCOME_FAILED &&
-	    !text_ok(reason, MIC_REASON_MAX))) {
-		mici_debug("%s: bad argument", __func__);
-		return MIC_ERR_INVALID_ARGUMENT;
-	}
 	if ((rc = txn_begin(j)) != MIC_OK)
 		return rc;
 	st = stmt(j, S_ATTEMPT_GET);
@@ -954,9 +962,10 @@ mic_journal_attempt_end(mic_journal_t *j, int64_t attempt,
 	snprintf(app_id, sizeof(app_id), "%s", s ? (const char *)s : "");
 	sqlite3_reset(st);
 	if (outcome == MIC_OUTCOME_FAILED)
-		rc = attempt_set(j, attempt, "failed", reason);
+		rc = attempt_set(j, attempt, "failed", reason, NULL, NULL);
 	else
-		rc = attempt_set(j, attempt, "issued", NULL);
+		rc = attempt_set(j, attempt, "issued", NULL, card_id,
+		    card_number);
 	if (rc == MIC_OK) {
 		if ((rc = txn_commit(j)) != MIC_OK)
 			goto fail;
@@ -973,7 +982,8 @@ mic_journal_attempt_end(mic_journal_t *j, int64_t attempt,
 	why = rc;
 	if ((rc = attempt_set(j, attempt, "failed", why == MIC_ERR_LIVE_CARD ?
 	    "second live card for the holder refused; void the card" :
-	    "chip already carries an issued card; void the card")) != MIC_OK)
+	    "the chip or the card id already has an issued card; void the "
+	    "card", NULL, NULL)) != MIC_OK)
 		goto fail;
 	if (why == MIC_ERR_LIVE_CARD && (rc = reject(j, app_id,
 	    "holder already has a live card")) != MIC_OK)
@@ -986,6 +996,32 @@ fail:
 	txn_rollback(j);
 
 	return rc;
+}
+
+mic_rc
+mic_journal_attempt_end(mic_journal_t *j, int64_t attempt,
+    mic_outcome outcome, const char *reason)
+{
+	if (j == NULL || (outcome != MIC_OUTCOME_ISSUED &&
+	    outcome != MIC_OUTCOME_FAILED) || (outcome == MIC_OUTCOME_FAILED &&
+	    !text_ok(reason, MIC_REASON_MAX))) {
+		mici_debug("%s: bad argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	return attempt_end(j, attempt, outcome, reason, NULL, NULL);
+}
+
+mic_rc
+mic_journal_attempt_issued(mic_journal_t *j, int64_t attempt,
+    const char *card_id, const char *card_number)
+{
+	if (j == NULL || !text_ok(card_id, MIC_CARDID_LEN) ||
+	    !text_ok(card_number, MIC_CARD_NUMBER_LEN)) {
+		mici_debug("%s: bad argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	return attempt_end(j, attempt, MIC_OUTCOME_ISSUED, NULL, card_id,
+	    card_number);
 }
 
 mic_rc

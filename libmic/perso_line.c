@@ -666,8 +666,9 @@ attempt(struct reader *r, const mic_application_t *app)
 		prc = MIC_ERR_MISMATCH;  /* another card than the one read */
 	ev.seconds = now_s() - t0;
 	if (prc == MIC_OK) {
-		rc = mic_journal_attempt_end(r->j, att, MIC_OUTCOME_ISSUED,
-		    NULL);
+		rc = mic_journal_attempt_issued(r->j, att,
+		    mic_perso_result_card_id(res),
+		    mic_perso_result_card_number(res));
 		if (rc == MIC_OK) {
 			(void)mic_journal_state(r->j, id, &state, &tries);
 			ev.kind = MIC_PERSO_EV_ISSUED;

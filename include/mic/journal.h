@@ -228,6 +228,18 @@ mic_rc mic_journal_attempt_end(mic_journal_t *j, int64_t attempt,
     mic_outcome outcome, const char *reason);
 
 /**
+ * mic_journal_attempt_end() with MIC_OUTCOME_ISSUED, recording the card
+ * it made: its identification code and printed number (from
+ * mic_perso_result_card_id() and _card_number()), by which settlement
+ * and the deny list name it. A card id is issued once (MIC_ERR_DUPLICATE
+ * otherwise, handled as for a chip).
+ * @retval as mic_journal_attempt_end()
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL, empty or too long an id or number
+ */
+mic_rc mic_journal_attempt_issued(mic_journal_t *j, int64_t attempt,
+    const char *card_id, const char *card_number);
+
+/**
  * Reject an application for good, e.g. data that fails card encoding, or
  * an operator's decision after repeated failures.
  * @retval MIC_OK

@@ -7,7 +7,8 @@ Prints one JSON object of counts on success; exits 1 with the reasons when
 an invariant fails:
   - no holder has two issued attempts; no chip carries two;
   - every issued attempt's chip is a card image that is personalized and
-    holds that application's ID number and name;
+    holds that application's ID number and name, and the card id and
+    number the journal recorded;
   - every personalized card whose chip is not an issued attempt is the chip
     of a failed attempt (a card to void), never an unrecorded one;
   - with --final: every application is issued or rejected.
@@ -44,9 +45,11 @@ def main():
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     apps = {r[0]: {"ssn": r[1], "state": r[2], "data": json.loads(r[3] or "{}")}
             for r in con.execute("SELECT app_id, ssn, state, data FROM application")}
-    atts = [dict(zip(("id", "app", "ssn", "chip", "outcome", "reason"), r))
+    atts = [dict(zip(("id", "app", "ssn", "chip", "outcome", "reason",
+                      "card_id", "card_number"), r))
             for r in con.execute("SELECT id, app_id, ssn, chip_serial, outcome, "
-                                 "reason FROM attempt ORDER BY id")]
+                                 "reason, card_id, card_number FROM attempt "
+                                 "ORDER BY id")]
     imgs = cards(d, vcard)
     issued = [a for a in atts if a["outcome"] == "issued"]
     failed = [a for a in atts if a["outcome"] == "failed"]
@@ -62,6 +65,10 @@ def main():
         if c is None:
             bad.append("issued chip %s (%s) has no card image" % (a["chip"], a["app"]))
             continue
+        if (c.get("card id"), c.get("card number")) != (a["card_id"], a["card_number"]):
+            bad.append("chip %s is card %s / %s, the journal says %s / %s"
+                       % (a["chip"], c.get("card id"), c.get("card number"),
+                          a["card_id"], a["card_number"]))
         if c.get("state") != "personalized":
             bad.append("issued chip %s is %s" % (a["chip"], c.get("state")))
         if c.get("ssn") != app["ssn"]:

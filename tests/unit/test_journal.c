@@ -803,6 +803,53 @@ test_chip_history(void **state)
 	mic_journal_free(&j);
 }
 
+/* An issued card's id and number are recorded, once per card id. */
+static void
+test_attempt_issued(void **state)
+{
+	struct fixture *fx = *state;
+	char id[MIC_APP_ID_MAX + 1];
+	uint8_t chip3[MIC_CHIP_SERIAL_LEN];
+	mic_journal_t *j = NULL;
+	mic_app_state st;
+	int64_t a = 0, b = 0;
+	static const char cid[] = "320100D1560000011100000000000001";
+
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	enqueue_apps(j, 0, 2);
+	assert_int_equal(mic_journal_claim(j, "r1", id), MIC_OK);
+	assert_int_equal(mic_journal_attempt_begin(j, id, chip1, "r1", &a),
+	    MIC_OK);
+	assert_int_equal(mic_journal_attempt_issued(j, a, NULL, "A00000001"),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_journal_attempt_issued(j, a, cid, ""),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_journal_attempt_issued(j, a,
+	    "320100D15600000111000000000000011", "A00000001"),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_journal_attempt_issued(j, a, cid, "A00000001"),
+	    MIC_OK);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM attempt WHERE "
+	    "card_id = '320100D1560000011100000000000001' AND "
+	    "card_number = 'A00000001' AND outcome = 'issued'"), 1);
+	/* A second card under the same id: refused, that card is void and
+	 * its application goes back to the queue. */
+	assert_int_equal(mic_journal_claim(j, "r2", id), MIC_OK);
+	chip_n(3, chip3);
+	assert_int_equal(mic_journal_attempt_begin(j, id, chip3, "r2", &b),
+	    MIC_OK);
+	assert_int_equal(mic_journal_attempt_issued(j, b, cid, "A00000002"),
+	    MIC_ERR_DUPLICATE);
+	assert_int_equal(mic_journal_state(j, id, &st, NULL), MIC_OK);
+	assert_int_equal(st, MIC_APP_FAILED_RETRYABLE);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM attempt WHERE "
+	    "card_id IS NOT NULL"), 1);
+	/* The schema keeps ids off attempts that did not issue a card. */
+	assert_int_not_equal(sql_exec(fx->path, "UPDATE attempt SET card_id = "
+	    "'X' WHERE outcome = 'failed'"), SQLITE_OK);
+	mic_journal_free(&j);
+}
+
 int
 main(void)
 {
@@ -820,6 +867,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_app_data, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_attempt_issued, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chip_history, setup,
 		    teardown),

@@ -115,6 +115,24 @@ refine_tx_error(struct pcsc_io *io, mic_rc rc)
 	return rc;
 }
 
+#define GONE_POLLS 5           /* SCardStatus polls for a vanished card */
+#define GONE_POLL_NS 100000000L
+
+static mic_rc
+no_status_word(struct pcsc_io *io)
+{
+	struct timespec pause = { 0, GONE_POLL_NS };
+	int i;
+
+	for (i = 0; i < GONE_POLLS; i++) {
+		if (refine_tx_error(io, MIC_ERR_TX) == MIC_ERR_CARD_REMOVED)
+			return MIC_ERR_CARD_REMOVED;
+		nanosleep(&pause, NULL);
+	}
+	mici_debug("%s: the reader returned no status word", __func__);
+	return MIC_ERR_TX;
+}
+
 static mic_rc
 pcsc_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
     size_t *rsp_len)
@@ -141,10 +159,14 @@ pcsc_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 		    (unsigned long)n, *rsp_len);
 		return MIC_ERR_RESPONSE;
 	}
-	/* vpcd (and some drivers) report success with no bytes when the card
-	 * went away mid-command; say "removed" rather than "malformed". */
-	if (n < 2 && refine_tx_error(io, MIC_ERR_TX) == MIC_ERR_CARD_REMOVED)
-		return MIC_ERR_CARD_REMOVED;
+	/*
+	 * vpcd (and some drivers) report success with no bytes when the card
+	 * went away mid-command, before pcscd has seen it go. No card answers
+	 * without a status word: give pcscd a moment to notice, and say
+	 * "removed", or at least "no answer", rather than "malformed".
+	 */
+	if (n < 2)
+		return no_status_word(io);
 	*rsp_len = n;
 	return MIC_OK;
 }

@@ -8,7 +8,8 @@
 #   3. a run killed with SIGKILL and resumed, and one stopped by Ctrl-C;
 #   4. the same batch with the card issuer's and the document signer's
 #      keys in a SoftHSM2 token (skipped without SoftHSM2);
-#   5. examples/issuance_line, the integrator's loop.
+#   5. examples/issuance_line, the integrator's loop;
+#   6. the progress bar on a terminal.
 #
 # Ports 36700-36749 belong to this test.
 set -uo pipefail
@@ -263,6 +264,16 @@ check "example: 6 issued" contains "$out" "journal: 6 issued, 0 rejected, 0 left
 check "example: 6 PINs" test "$(wc -l <"$tmp/pins.txt")" -eq 6
 res=$(python3 "$checker" "$tmp/j5.db" "$tmp/out5" "$V" --final); rc=$?
 check "example: journal agrees with the cards ($res)" test "$rc" -eq 0
+
+# --- 6. the progress bar, on a terminal (script(1) gives it one) -------
+"$gen" 4 --prefix T --seed 6 --out "$tmp/b7.jsonl"
+out=$(script -qefc "'$mic' perso --batch '$tmp/b7.jsonl' --journal '$tmp/j7.db' --pki '$tmp/pki'" \
+    /dev/null 2>&1); rc=$?
+check "on a terminal: exit 0 ($rc)" test "$rc" -eq 0
+check "on a terminal: a progress bar" contains "$out" "\[#*-*\] [0-9]*/4 issued"
+check "... with rate and ETA" contains "$out" "cards/min ETA"
+check "... redrawn in place" contains "$out" $'\r'
+check "... ending at 4/4" contains "$out" "\[#*\] 4/4 issued"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

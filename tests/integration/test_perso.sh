@@ -94,7 +94,19 @@ check "rerun: exit 3 (the bad lines again)" test "$rc" -eq 3
 check "rerun: nothing issued" test "$(jget 'd["run"]["issued"]' <<<"$out")" -eq 0
 check "rerun: still 60 in the journal" \
     test "$(jget 'd["journal"]["issued"]' <<<"$out")" -eq 60
-# One of the cards, through the reader, by passive authentication.
+# A new application for a holder who already has a live card: reported
+# with its line and refused, no card spent.
+head -1 "$tmp/b1.jsonl" | sed 's/"application_id": "M000000"/"application_id": "M-AGAIN"/' \
+    >"$tmp/b1again.jsonl"
+out=$("$mic" perso --batch "$tmp/b1again.jsonl" --journal "$tmp/j1.db" \
+    --pki "$tmp/pki" --json 2>"$tmp/p1again.err"); rc=$?
+check "already issued: exit 3 ($rc)" test "$rc" -eq 3
+check "already issued: refused" \
+    test "$(jget 'd["batch"]["refused"]' <<<"$out")" -eq 1
+check "already issued: said, with the line" contains \
+    "$(cat "$tmp/p1again.err")" "line 1: application_id: M-AGAIN: the holder already has a live card"
+check "already issued: no card spent" \
+    test "$(jget 'd["journal"]["attempts"]' <<<"$out")" -eq 60
 res=$(python3 "$checker" "$tmp/j1.db" "$tmp/out1" "$V" --final); rc=$?
 check "rerun changed no card" test "$rc" -eq 0 -a \
     "$(jget 'd["attempts"]' <<<"$res")" -eq 60

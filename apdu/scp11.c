@@ -95,9 +95,11 @@ mici_scp11_point(EVP_PKEY *pkey, uint8_t point[MICI_SCP11_POINT_LEN])
 
 /*
  * A peer's public key from its uncompressed point. OpenSSL checks that the
- * point is on the curve when it decodes it; the public-key check adds the
- * rest of SP 800-56A 5.6.2.3 (not infinity, in the subgroup), so no
- * invalid-curve point reaches ECDH.
+ * point is on the curve when it decodes it; the quick public-key check is
+ * SP 800-56A r3 5.6.2.3.4 (not infinity, coordinates in range, on the
+ * curve), so no invalid-curve point reaches ECDH. The full check's last
+ * step, n*Q = O, adds nothing on P-256: its cofactor is 1, so every point
+ * on the curve but infinity has order n.
  */
 static mic_rc
 point_key(const uint8_t *pt, size_t len, EVP_PKEY **out)
@@ -128,7 +130,7 @@ point_key(const uint8_t *pt, size_t len, EVP_PKEY **out)
 		goto fail;
 	}
 	if ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL)) == NULL ||
-	    EVP_PKEY_public_check(chk) != 1) {
+	    EVP_PKEY_public_check_quick(chk) != 1) {
 		mici_debug("%s: public key check", __func__);
 		goto fail;
 	}
@@ -144,11 +146,17 @@ fail:
 	return rc;
 }
 
-/* ECDH (SEC 1 3.3.1): the x-coordinate, 32 bytes. */
+/*
+ * ECDH (SEC 1 3.3.1): the x-coordinate, 32 bytes. A @p peer not
+ * @p checked by point_key() gets the same quick check here: a caller's
+ * static key may come from anywhere. EVP_PKEY_derive_set_peer's own
+ * check would be the full one, whose extra multiplication point_key()
+ * says P-256 does not need.
+ */
 static mic_rc
-ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t out[FIELD_LEN])
+ecdh(EVP_PKEY *priv, EVP_PKEY *peer, int checked, uint8_t out[FIELD_LEN])
 {
-	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
 	size_t n = FIELD_LEN;
 	mic_rc rc = MIC_ERR_SM_AUTH;
 
@@ -158,8 +166,10 @@ ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t out[FIELD_LEN])
 		rc = MIC_ERR_INTERNAL;
 		goto fail;
 	}
-	/* EVP_PKEY_derive_set_peer validates the peer key once more. */
-	if (EVP_PKEY_derive_set_peer(ctx, peer) != 1 ||
+	if ((!checked &&
+	    ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL)) == NULL ||
+	    EVP_PKEY_public_check_quick(chk) != 1)) ||
+	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1 ||
 	    EVP_PKEY_derive(ctx, out, &n) != 1 || n != FIELD_LEN) {
 		mici_debug("%s: ECDH failed", __func__);
 		OPENSSL_cleanse(out, FIELD_LEN);
@@ -167,6 +177,7 @@ ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t out[FIELD_LEN])
 	}
 	rc = MIC_OK;
 fail:
+	EVP_PKEY_CTX_free(chk);
 	EVP_PKEY_CTX_free(ctx);
 
 	return rc;
@@ -336,8 +347,8 @@ mici_scp11_host_session(mici_scp11_variant v, EVP_PKEY *esk_oce,
 	if ((rc = point_key(epk.value, epk.len, &epk_sd)) != MIC_OK)
 		goto fail;
 	/* 11b has no static OCE key: ShSes uses the ephemeral one. */
-	if ((rc = ecdh(esk_oce, epk_sd, z)) != MIC_OK ||
-	    (rc = ecdh(sk_oce != NULL ? sk_oce : esk_oce, pk_sd,
+	if ((rc = ecdh(esk_oce, epk_sd, 1, z)) != MIC_OK ||
+	    (rc = ecdh(sk_oce != NULL ? sk_oce : esk_oce, pk_sd, 0,
 	    z + FIELD_LEN)) != MIC_OK) {
 		OPENSSL_cleanse(z, sizeof(z));
 		goto fail;
@@ -413,9 +424,9 @@ mici_scp11_card_session(mici_scp11_variant v, EVP_PKEY *sk_sd,
 	}
 	if ((rc = mici_scp11_point(esk_sd, point)) != MIC_OK)
 		goto fail;
-	if ((rc = ecdh(esk_sd, epk_oce, z)) != MIC_OK ||
+	if ((rc = ecdh(esk_sd, epk_oce, 1, z)) != MIC_OK ||
 	    (rc = ecdh(sk_sd, pk_oce != NULL ? pk_oce : epk_oce,
-	    z + FIELD_LEN)) != MIC_OK) {
+	    pk_oce == NULL, z + FIELD_LEN)) != MIC_OK) {
 		OPENSSL_cleanse(z, sizeof(z));
 		goto fail;
 	}

@@ -1,8 +1,9 @@
 /*
  * libmic: personalization of one card by the card bureau (see perso.h).
- * The APDU sequence is the one of docs/card-profile.md 3.8 and 3.9, and of
- * the reference sample card (tools/mic-vcard/sample.c): SELECT, GENERATE
- * KEY, one STORE DATA block per DGI, the transport PIN last.
+ * The APDU sequence is the one of docs/card-profile.md 3.8 and 3.9: SELECT,
+ * GENERATE KEY, the DGIs in as few STORE DATA blocks as the card takes (the
+ * reference sample card, tools/mic-vcard/sample.c, sends one per DGI), the
+ * transport PIN last.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 
 #include "internal.h"
 #include "mici.h"
+#include "trust_int.h"
 
 /* docs/card-profile.md 4.4: the card's SCP11 key version and the OCE's
  * key reference the bureau's certificate chain is stored under. */
@@ -34,8 +36,12 @@
 
 #define EF_SOD_SIZE 2048   /* docs/card-profile.md section 1 */
 #define READ_CHUNK 256     /* a short READ BINARY returns at most 256 bytes */
-#define DGI_HDR_MAX 5      /* 2-byte identifier, FF and a 2-byte length */
 #define PERSO_DGIS 6
+/* Profile 3: the card assembles at most 4096 bytes of a command; under
+ * secure messaging (secure-messaging.md 2) the data grows by the padding
+ * to a 16-byte block, at least one byte, and the 8-byte MAC. */
+#define CARD_CMD_MAX 4096
+#define STORE_DATA_MAX (CARD_CMD_MAX - 16 - 8)
 #define PIN_BLOCK_LEN MICI_PIN_BLOCK_LEN
 #define GEN_RSP_MAX 128    /* 7F49 { 86 point }: 70 bytes for P-256 */
 #define PATH_MAX_LEN 4096
@@ -49,6 +55,10 @@ struct mic_perso_cfg {
 	mic_keyprov_t *ds_kp;       /* document signer */
 	uint8_t ds_cert[MIC_CERT_MAX];
 	size_t ds_len;
+	/* The two signers with their certificates parsed once: nothing a
+	 * card signs depends on more than its own data and these. */
+	mici_issuer *ci;
+	mici_issuer *ds;
 	mic_trust_t *trust;
 	char bureau[4];
 	char issue_date[9];         /* "" until set: today at each card */
@@ -93,8 +103,32 @@ struct perso {
 	uint8_t pin_block[PIN_BLOCK_LEN];
 	/* Read back. */
 	uint8_t r_buf[EF_SOD_SIZE];
-	uint8_t cmd[DGI_HDR_MAX + EF_SOD_SIZE];
+	uint8_t cmd[STORE_DATA_MAX];
 };
+
+/* The data-preparation clock of mici_perso_set_prep_clock(), per thread. */
+static _Thread_local double (*prep_clock)(void);
+static _Thread_local double *prep_acc;
+
+void
+mici_perso_set_prep_clock(double (*clock)(void), double *acc)
+{
+	prep_clock = acc != NULL ? clock : NULL;
+	prep_acc = acc;
+}
+
+static double
+prep_begin(void)
+{
+	return prep_clock != NULL ? prep_clock() : 0;
+}
+
+static void
+prep_end(double t0)
+{
+	if (prep_clock != NULL)
+		*prep_acc += prep_clock() - t0;
+}
 
 static void
 cfg_lock(mic_perso_cfg_t *cfg)
@@ -213,7 +247,11 @@ mic_perso_cfg_load(mic_perso_cfg_t **out, const char *dir, const char *name)
 	    &cfg->ci_len)) != MIC_OK ||
 	    (rc = mic_pki_load(dir, MIC_CERT_DOCUMENT_SIGNER, NULL,
 	    share_of(cfg), NULL, NULL, &cfg->ds_kp, cfg->ds_cert,
-	    sizeof(cfg->ds_cert), &cfg->ds_len)) != MIC_OK)
+	    sizeof(cfg->ds_cert), &cfg->ds_len)) != MIC_OK ||
+	    (rc = mici_issuer_new(cfg->ci_kp, cfg->ci_cert, cfg->ci_len,
+	    &cfg->ci)) != MIC_OK ||
+	    (rc = mici_issuer_new(cfg->ds_kp, cfg->ds_cert, cfg->ds_len,
+	    &cfg->ds)) != MIC_OK)
 		goto fail;
 	if (snprintf(path, sizeof(path), "%s/trust", dir) >=
 	    (int)sizeof(path)) {
@@ -243,6 +281,9 @@ mic_perso_cfg_free(mic_perso_cfg_t **cfgp)
 	if (cfgp == NULL || (cfg = *cfgp) == NULL)
 		return;
 	sk_X509_pop_free(cfg->term_chain, X509_free);
+	/* Before the keys they hold contexts of (a token's module). */
+	mici_issuer_free(&cfg->ci);
+	mici_issuer_free(&cfg->ds);
 	mic_keyprov_free(&cfg->term_kp);
 	mic_keyprov_free(&cfg->ci_kp);
 	mic_keyprov_free(&cfg->ds_kp);
@@ -284,6 +325,7 @@ mic_perso_cfg_set_key(mic_perso_cfg_t *cfg, mic_cert_kind kind,
     const char *uri)
 {
 	mic_keyprov_t *kp = NULL, **slot;
+	mici_issuer *is = NULL, **is_slot;
 	const uint8_t *cert;
 	size_t len;
 	mic_rc rc;
@@ -292,10 +334,12 @@ mic_perso_cfg_set_key(mic_perso_cfg_t *cfg, mic_cert_kind kind,
 		return MIC_ERR_INVALID_ARGUMENT;
 	if (kind == MIC_CERT_CARD_ISSUER) {
 		slot = &cfg->ci_kp;
+		is_slot = &cfg->ci;
 		cert = cfg->ci_cert;
 		len = cfg->ci_len;
 	} else if (kind == MIC_CERT_DOCUMENT_SIGNER) {
 		slot = &cfg->ds_kp;
+		is_slot = &cfg->ds;
 		cert = cfg->ds_cert;
 		len = cfg->ds_len;
 	} else {
@@ -305,11 +349,14 @@ mic_perso_cfg_set_key(mic_perso_cfg_t *cfg, mic_cert_kind kind,
 	if ((rc = mic_keyprov_open_ex(&kp, uri, share_of(cfg), NULL, NULL)) !=
 	    MIC_OK)
 		return rc;
-	if ((rc = key_matches(kp, cert, len)) != MIC_OK) {
+	if ((rc = key_matches(kp, cert, len)) != MIC_OK ||
+	    (rc = mici_issuer_new(kp, cert, len, &is)) != MIC_OK) {
 		mici_debug("%s: the key is not the certificate's", __func__);
 		mic_keyprov_free(&kp);
 		return rc;
 	}
+	mici_issuer_free(is_slot);
+	*is_slot = is;
 	mic_keyprov_free(slot);
 	*slot = kp;
 	cfg->token = mici_keyprov_on_token(cfg->term_kp) ||
@@ -556,13 +603,13 @@ build_signed(struct perso *p, int64_t not_after)
 	};
 	mic_rc rc;
 
+	/* Neither signature is verified here: verify_card() verifies both,
+	 * as a terminal does, before the card counts. */
 	cfg_lock(cfg);
-	if ((rc = mic_cardcert_issue(cfg->ci_kp, cfg->ci_cert, cfg->ci_len,
-	    p->gen, p->gen_len, p->cic, 0, not_after, p->f_cert,
-	    sizeof(p->f_cert), &p->l_cert)) == MIC_OK)
-		rc = mic_sod_build(cfg->ds_kp, cfg->ds_cert, cfg->ds_len,
-		    files, MIC_ARRAY_LEN(files), p->serial, p->f_sod,
-		    sizeof(p->f_sod), &p->l_sod);
+	if ((rc = mici_cardcert_issue(cfg->ci, p->gen, p->gen_len, p->cic, 0,
+	    not_after, p->f_cert, sizeof(p->f_cert), &p->l_cert)) == MIC_OK)
+		rc = mici_sod_build(cfg->ds, files, MIC_ARRAY_LEN(files),
+		    p->serial, p->f_sod, sizeof(p->f_sod), &p->l_sod);
 	cfg_unlock(cfg);
 	return rc;
 }
@@ -574,9 +621,10 @@ build_signed(struct perso *p, int64_t not_after)
 static mic_rc
 factory_key(struct perso *p)
 {
+	/* All of it in one answer where extended Le is there; mic_tx
+	 * clamps Ne to what the path carries (256 and GET RESPONSE). */
 	mic_apdu a = { .cla = 0x80, .ins = 0xCA, .p1 = 0xBF, .p2 = 0x21,
-		.ne = 256 };
-	const unsigned char *q;
+		.ne = MIC_APDU_NE_MAX_EXT };
 	size_t n = 0;
 	X509 *x = NULL;
 	mic_tlv t;
@@ -590,14 +638,15 @@ factory_key(struct perso *p)
 		mici_debug("%s: not one BF21", __func__);
 		return MIC_ERR_RESPONSE;
 	}
-	if ((rc = mic_cert_verify(p->cfg->trust, t.value, t.len,
+	/* Parsed once, and PK.SD.ECKA taken from the certificate verified. */
+	if ((rc = mici_x509_parse(t.value, t.len, &x)) != MIC_OK ||
+	    (rc = mici_cert_verify(p->cfg->trust, x, NULL,
 	    MIC_CERT_CARD)) != MIC_OK) {
 		mici_debug("%s: factory certificate: %d", __func__, (int)rc);
+		X509_free(x);
 		return rc;
 	}
-	q = t.value;
-	if ((x = d2i_X509(NULL, &q, (long)t.len)) == NULL ||
-	    (p->pk_sd = X509_get_pubkey(x)) == NULL)
+	if ((p->pk_sd = X509_get_pubkey(x)) == NULL)
 		rc = MIC_ERR_CERT_FORMAT;
 	X509_free(x);
 	return rc;
@@ -622,40 +671,40 @@ generate_key(struct perso *p)
 	return MIC_OK;
 }
 
-/* One STORE DATA block holding one DGI (profile 3.8). EF.SOD and EF.CERT
- * exceed a short APDU: the transport chains or extends as the path
- * allows. */
+/*
+ * One STORE DATA block of the @p len bytes of DGIs in p->cmd (profile
+ * 3.8). Over 255 bytes the transport chains or extends as the path
+ * allows.
+ */
 static mic_rc
-store_data(struct perso *p, uint16_t dgi, const uint8_t *body, size_t len,
-    uint8_t block, int last, int sensitive)
+store_data(struct perso *p, size_t len, uint8_t block, int last,
+    int sensitive)
 {
 	mic_apdu a = { .cla = 0x80, .ins = 0xE2, .p1 = last ? 0x80 : 0x00,
-		.p2 = block, .data = p->cmd,
+		.p2 = block, .data = p->cmd, .nc = len,
 		.flags = sensitive ? MIC_APDU_SENSITIVE : 0 };
-	size_t hdr = len < 0xFF ? 3 : 5, n = 0;
+	size_t n = 0;
 	uint8_t rsp[16];
 	mic_rc rc;
 
-	if (len > sizeof(p->cmd) - DGI_HDR_MAX)
-		return MIC_ERR_INTERNAL;
-	mici_put_u16(p->cmd, dgi);
-	if (hdr == 3)
-		p->cmd[2] = (uint8_t)len;
-	else {
-		p->cmd[2] = 0xFF;
-		mici_put_u16(p->cmd + 3, (uint16_t)len);
-	}
-	memcpy(p->cmd + hdr, body, len);
-	a.nc = hdr + len;
 	rc = mic_tx_command(p->tx, &a, rsp, sizeof(rsp), &n);
 	/* The last block holds the transport PIN. */
-	mici_wipe(p->cmd, a.nc);
+	mici_wipe(p->cmd, len);
 	if (rc != MIC_OK)
-		mici_debug("%s: block %u (DGI %04X): %d", __func__,
-		    (unsigned)block, (unsigned)dgi, (int)rc);
+		mici_debug("%s: block %u: %d", __func__, (unsigned)block,
+		    (int)rc);
 	return rc;
 }
 
+/*
+ * The DGIs in as few STORE DATA commands as the card takes: profile 3.8
+ * lets a command carry several, none may span two, and the card assembles
+ * at most CARD_CMD_MAX bytes of a (protected) command. The order stays
+ * the profile's, the transport PIN last. Fewer commands change nothing
+ * on the card: each one is all or nothing (profile 7), every block but
+ * the last leaves it blank, and the last one, with the PIN, is the one
+ * that personalizes it, as before.
+ */
 static mic_rc
 store_all(struct perso *p)
 {
@@ -671,27 +720,70 @@ store_all(struct perso *p)
 		{ 0x0105, p->f_cert, p->l_cert },
 		{ 0x8010, p->pin_block, sizeof(p->pin_block) },
 	};
+	size_t i = 0, first, len, hdr;
+	uint8_t block = 0;
+	int sensitive;
 	mic_rc rc;
 
-	for (size_t i = 0; i < PERSO_DGIS; i++)
-		if ((rc = store_data(p, d[i].dgi, d[i].body, d[i].len,
-		    (uint8_t)i, i + 1 == PERSO_DGIS, d[i].dgi == 0x8010)) !=
-		    MIC_OK)
+	while (i < PERSO_DGIS) {
+		first = i;
+		len = 0;
+		sensitive = 0;
+		for (; i < PERSO_DGIS; i++) {
+			/* 2-byte identifier, a 1-byte length or FF and 2. */
+			hdr = d[i].len < 0xFF ? 3 : 5;
+			if (hdr + d[i].len > STORE_DATA_MAX - len)
+				break;
+			mici_put_u16(p->cmd + len, d[i].dgi);
+			if (hdr == 3)
+				p->cmd[len + 2] = (uint8_t)d[i].len;
+			else {
+				p->cmd[len + 2] = 0xFF;
+				mici_put_u16(p->cmd + len + 3,
+				    (uint16_t)d[i].len);
+			}
+			memcpy(p->cmd + len + hdr, d[i].body, d[i].len);
+			len += hdr + d[i].len;
+			sensitive |= d[i].dgi == 0x8010;
+		}
+		if (i == first) {
+			mici_debug("%s: DGI %04X fits no command", __func__,
+			    (unsigned)d[i].dgi);
+			return MIC_ERR_INTERNAL;
+		}
+		if ((rc = store_data(p, len, block++, i == PERSO_DGIS,
+		    sensitive)) != MIC_OK)
 			return rc;
+	}
 	return MIC_OK;
 }
 
-/* The whole file @p sfi, @p size bytes: READ BINARY by SFI for the first
- * part (which makes it the current EF), then by offset in P1-P2. */
+/* Does the path carry extended Lc/Le (the card says so, profile 6)? */
+static int
+extended(mic_tx_t *tx)
+{
+	mic_tx_caps caps;
+
+	mic_tx_get_caps(tx, &caps);
+	return caps.reader_extended && caps.card_extended;
+}
+
+/*
+ * The whole file @p sfi, @p size bytes: READ BINARY by SFI for the first
+ * part (which makes it the current EF), then by offset in P1-P2. With
+ * extended length that is one command; a path that gives less at a time
+ * (caps.max_ne) gets the rest asked for by offset.
+ */
 static mic_rc
 read_whole(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t size)
 {
 	mic_apdu a = { .cla = 0x00, .ins = 0xB0 };
-	size_t off = 0, n;
+	size_t off = 0, n, chunk;
 	mic_rc rc;
 
+	chunk = extended(tx) ? MIC_APDU_NE_MAX_EXT : READ_CHUNK;
 	while (off < size) {
-		a.ne = size - off < READ_CHUNK ? size - off : READ_CHUNK;
+		a.ne = size - off < chunk ? size - off : chunk;
 		if (off == 0) {
 			a.p1 = (uint8_t)(0x80 | sfi);
 			a.p2 = 0;
@@ -773,10 +865,8 @@ verify_card(struct perso *p)
 		    (int)rc);
 		return rc;
 	}
-	if ((rc = mic_cardcert_verify(p->cfg->trust, p->f_cert,
-	    sizeof(p->f_cert), p->cic)) != MIC_OK ||
-	    (rc = mic_cardcert_check_key(p->f_cert, sizeof(p->f_cert),
-	    p->gen, p->gen_len)) != MIC_OK) {
+	if ((rc = mici_cardcert_check(p->cfg->trust, p->f_cert,
+	    sizeof(p->f_cert), p->cic, p->gen, p->gen_len)) != MIC_OK) {
 		mici_debug("%s: card certificate: %d", __func__, (int)rc);
 		return rc;
 	}
@@ -794,15 +884,16 @@ perso_run(struct perso *p, const mic_application_t *app, uint64_t serial)
 	mic_perso_cfg_t *cfg = p->cfg;
 	mic_scp_keyref oce = { OCE_KVN, OCE_KID };
 	int64_t not_after = 0;
+	double t0;
 	mic_rc rc;
 
-	if ((rc = build_public(p, app, serial, &not_after)) != MIC_OK) {
+	t0 = prep_begin();
+	if ((rc = build_public(p, app, serial, &not_after)) != MIC_OK)
 		mici_debug("%s: the application: %d", __func__, (int)rc);
-		return rc;
-	}
-	if ((rc = random_pin(p->pin)) != MIC_OK)
-		return rc;
-	if ((rc = mici_pin_block(p->pin, p->pin_block)) != MIC_OK)
+	else if ((rc = random_pin(p->pin)) == MIC_OK)
+		rc = mici_pin_block(p->pin, p->pin_block);
+	prep_end(t0);
+	if (rc != MIC_OK)
 		return rc;
 	if ((rc = mic_card_open(&p->card, p->tx)) != MIC_OK ||
 	    (rc = mic_card_chip_serial(p->card, p->serial,
@@ -825,9 +916,12 @@ perso_run(struct perso *p, const mic_application_t *app, uint64_t serial)
 		mici_debug("%s: SCP11a: %d", __func__, (int)rc);
 		return rc;
 	}
-	if ((rc = generate_key(p)) != MIC_OK ||
-	    (rc = build_signed(p, not_after)) != MIC_OK ||
-	    (rc = store_all(p)) != MIC_OK)
+	if ((rc = generate_key(p)) != MIC_OK)
+		return rc;
+	t0 = prep_begin();
+	rc = build_signed(p, not_after);
+	prep_end(t0);
+	if (rc != MIC_OK || (rc = store_all(p)) != MIC_OK)
 		return rc;
 	mic_scp_close(p->tx);
 	return verify_card(p);

@@ -16,10 +16,12 @@
 #include <openssl/cms.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <mic/sod.h>
 #include <mic/tlv.h>
@@ -274,9 +276,15 @@ sm2_signer_setup(CMS_SignerInfo *si)
 	return MIC_OK;
 }
 
-mic_rc
-mic_sod_build(mic_keyprov_t *ds_key, const uint8_t *ds_cert,
-    size_t ds_cert_len, const mic_sod_file *files, size_t nfiles,
+/*
+ * The SignedData of EF.SOD over @p files and @p chip_serial, signed by
+ * @p pkey of suite @p suite whose certificate is @p x (checked to be the
+ * key's by the caller): the one CMS code path of mic_sod_build() and of
+ * a line's mici_sod_build().
+ */
+static mic_rc
+sod_sign(X509 *x, EVP_PKEY *pkey, mic_suite suite, EVP_MD *md,
+    const mic_sod_file *files, size_t nfiles,
     const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN], uint8_t *out, size_t cap,
     size_t *len)
 {
@@ -287,41 +295,23 @@ mic_sod_build(mic_keyprov_t *ds_key, const uint8_t *ds_cert,
 	CMS_ContentInfo *cms = NULL;
 	CMS_SignerInfo *si;
 	ASN1_OBJECT *ctype = NULL;
-	unsigned char *der = NULL;
-	EVP_MD *md = NULL;
-	X509 *x = NULL;
+	unsigned char *p;
 	BIO *bio = NULL;
-	mic_suite suite;
 	int n;
 	mic_rc rc;
 
-	if (ds_key == NULL || ds_cert == NULL || files == NULL ||
-	    chip_serial == NULL || len == NULL || (out == NULL && cap > 0))
-		return MIC_ERR_INVALID_ARGUMENT;
 	if ((rc = check_files(files, nfiles, order)) != MIC_OK)
 		return rc;
-	suite = mic_keyprov_suite(ds_key);
-	if ((md = EVP_MD_fetch(NULL, mici_suite_md(suite), NULL)) == NULL) {
-		mici_ossl_debug(__func__, "digest");
-		return MIC_ERR_UNSUPPORTED;
-	}
 	for (i = 0; i < nfiles; i++) {
 		const mic_sod_file *f = &files[order[i]];
 
 		sfi[i] = f->sfi;
 		if ((rc = hash_file(md, f->data, f->len, hash[i])) != MIC_OK)
-			goto out;
+			return rc;
 	}
 	if ((rc = content_build(suite, sfi, hash, nfiles, chip_serial, content,
 	    sizeof(content), &clen)) != MIC_OK)
-		goto out;
-	if ((rc = mici_x509_parse(ds_cert, ds_cert_len, &x)) != MIC_OK)
-		goto out;
-	if (!key_matches_cert(ds_key, x)) {
-		mici_debug("%s: the certificate is not the key's", __func__);
-		rc = MIC_ERR_CERT_PURPOSE;
-		goto out;
-	}
+		return rc;
 
 	rc = MIC_ERR_CRYPTO;
 	if ((ctype = mici_oid(MIC_OID_SECURITY_OBJECT)) == NULL ||
@@ -331,8 +321,7 @@ mic_sod_build(mic_keyprov_t *ds_key, const uint8_t *ds_cert,
 		goto fail_ossl;
 	/* Attributes: contentType, signingTime, messageDigest; no S/MIME
 	 * capabilities, which mean nothing to a card. */
-	si = CMS_add1_signer(cms, x, mic_keyprov_pkey(ds_key), md,
-	    CMS_BINARY | CMS_NOSMIMECAP |
+	si = CMS_add1_signer(cms, x, pkey, md, CMS_BINARY | CMS_NOSMIMECAP |
 	    (suite == MIC_SUITE_SM2 ? CMS_KEY_PARAM : 0));
 	if (si == NULL)
 		goto fail_ossl;
@@ -342,24 +331,62 @@ mic_sod_build(mic_keyprov_t *ds_key, const uint8_t *ds_cert,
 	if ((bio = BIO_new_mem_buf(content, (int)clen)) == NULL ||
 	    !CMS_final(cms, bio, NULL, CMS_BINARY))
 		goto fail_ossl;
-	if ((n = i2d_CMS_ContentInfo(cms, &der)) <= 0)
+	/* Encoded straight into the caller's buffer once it is known to fit. */
+	if ((n = i2d_CMS_ContentInfo(cms, NULL)) <= 0)
 		goto fail_ossl;
 	if ((size_t)n > cap) {
 		mici_debug("%s: %d bytes do not fit %zu", __func__, n, cap);
 		rc = MIC_ERR_BUFFER_TOO_SMALL;
 		goto out;
 	}
-	memcpy(out, der, (size_t)n);
+	p = out;
+	if (i2d_CMS_ContentInfo(cms, &p) != n)
+		goto fail_ossl;
 	*len = (size_t)n;
 	rc = MIC_OK;
 	goto out;
 fail_ossl:
 	mici_ossl_debug(__func__, "CMS signing");
 out:
-	OPENSSL_free(der);
 	BIO_free(bio);
 	CMS_ContentInfo_free(cms);
 	ASN1_OBJECT_free(ctype);
+	return rc;
+}
+
+mic_rc
+mic_sod_build(mic_keyprov_t *ds_key, const uint8_t *ds_cert,
+    size_t ds_cert_len, const mic_sod_file *files, size_t nfiles,
+    const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN], uint8_t *out, size_t cap,
+    size_t *len)
+{
+	uint8_t order[MICI_SOD_MAX_FILES];
+	EVP_MD *md = NULL;
+	X509 *x = NULL;
+	mic_suite suite;
+	mic_rc rc;
+
+	if (ds_key == NULL || ds_cert == NULL || files == NULL ||
+	    chip_serial == NULL || len == NULL || (out == NULL && cap > 0))
+		return MIC_ERR_INVALID_ARGUMENT;
+	/* The files' errors before the certificate's, as ever. */
+	if ((rc = check_files(files, nfiles, order)) != MIC_OK)
+		return rc;
+	suite = mic_keyprov_suite(ds_key);
+	if ((md = EVP_MD_fetch(NULL, mici_suite_md(suite), NULL)) == NULL) {
+		mici_ossl_debug(__func__, "digest");
+		return MIC_ERR_UNSUPPORTED;
+	}
+	if ((rc = mici_x509_parse(ds_cert, ds_cert_len, &x)) != MIC_OK)
+		goto out;
+	if (!key_matches_cert(ds_key, x)) {
+		mici_debug("%s: the certificate is not the key's", __func__);
+		rc = MIC_ERR_CERT_PURPOSE;
+		goto out;
+	}
+	rc = sod_sign(x, mic_keyprov_pkey(ds_key), suite, md, files, nfiles,
+	    chip_serial, out, cap, len);
+out:
 	X509_free(x);
 	EVP_MD_free(md);
 	return rc;
@@ -689,6 +716,12 @@ parse_gen_rsp(const uint8_t *rsp, size_t len, const uint8_t **point)
 	return MIC_OK;
 }
 
+/*
+ * The SubjectPublicKeyInfo of the card's point. The quick check is SP
+ * 800-56A r3 5.6.2.3.4 (not infinity, coordinates in range, on the curve);
+ * the full one adds n*Q = O, which P-256 and the SM2 curve, of cofactor 1,
+ * give every such point already.
+ */
 static mic_rc
 point_spki(const uint8_t *pt, mic_suite suite, uint8_t *spki, size_t cap,
     size_t *len)
@@ -712,7 +745,7 @@ point_spki(const uint8_t *pt, mic_suite suite, uint8_t *spki, size_t cap,
 	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0 ||
 	    (chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_public_check(chk) != 1) {
+	    EVP_PKEY_public_check_quick(chk) != 1) {
 		mici_ossl_debug(__func__, "the card's point is not on the curve");
 		goto out;
 	}
@@ -775,60 +808,64 @@ mic_cardcert_issue(mic_keyprov_t *issuer_key, const uint8_t *issuer_cert,
 	    issuer_key, out, cap, len);
 }
 
-mic_rc
-mic_cardcert_check_key(const uint8_t *cert, size_t cert_len,
-    const uint8_t *gen_rsp, size_t gen_len)
+/* The certificate's point, uncompressed, against the card's. */
+static mic_rc
+x509_check_key(X509 *x, const uint8_t *gen_rsp, size_t gen_len)
 {
 	uint8_t pt[POINT_LEN + 8];
 	const uint8_t *card_pt = NULL;
 	size_t n = 0;
+	mic_rc rc;
+
+	if ((rc = parse_gen_rsp(gen_rsp, gen_len, &card_pt)) != MIC_OK)
+		return rc;
+	if (mici_pkey_suite(X509_get0_pubkey(x)) == 0 ||
+	    EVP_PKEY_get_octet_string_param(X509_get0_pubkey(x),
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &n) != 1) {
+		mici_ossl_debug(__func__, "certificate key");
+		return MIC_ERR_CERT_FORMAT;
+	}
+	if (n != POINT_LEN || CRYPTO_memcmp(pt, card_pt, POINT_LEN) != 0) {
+		mici_debug("%s: the card's key is not the certificate's",
+		    __func__);
+		return MIC_ERR_CARD_KEY_MISMATCH;
+	}
+	return MIC_OK;
+}
+
+mic_rc
+mic_cardcert_check_key(const uint8_t *cert, size_t cert_len,
+    const uint8_t *gen_rsp, size_t gen_len)
+{
+	const uint8_t *pt = NULL;
 	X509 *x = NULL;
 	mic_rc rc;
 
 	if (cert == NULL || gen_rsp == NULL)
 		return MIC_ERR_INVALID_ARGUMENT;
-	if ((rc = parse_gen_rsp(gen_rsp, gen_len, &card_pt)) != MIC_OK)
+	/* A bad answer is reported as such before the certificate. */
+	if ((rc = parse_gen_rsp(gen_rsp, gen_len, &pt)) != MIC_OK)
 		return rc;
 	if ((rc = mici_x509_parse(cert, cert_len, &x)) != MIC_OK)
 		return rc;
-	/* The certificate's point, uncompressed, against the card's. */
-	if (mici_pkey_suite(X509_get0_pubkey(x)) == 0 ||
-	    EVP_PKEY_get_octet_string_param(X509_get0_pubkey(x),
-	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &n) != 1) {
-		mici_ossl_debug(__func__, "certificate key");
-		rc = MIC_ERR_CERT_FORMAT;
-		goto out;
-	}
-	if (n != POINT_LEN || CRYPTO_memcmp(pt, card_pt, POINT_LEN) != 0) {
-		mici_debug("%s: the card's key is not the certificate's",
-		    __func__);
-		rc = MIC_ERR_CARD_KEY_MISMATCH;
-		goto out;
-	}
-	rc = MIC_OK;
-out:
+	rc = x509_check_key(x, gen_rsp, gen_len);
 	X509_free(x);
 	return rc;
 }
 
-mic_rc
-mic_cardcert_verify(const mic_trust_t *trust, const uint8_t *cert,
-    size_t cert_len, const char *cic)
+/* The chain of @p x and that it names the card @p cic (NULL: any). */
+static mic_rc
+x509_cardcert_verify(const mic_trust_t *trust, X509 *x, const char *cic)
 {
 	const X509_NAME *subj;
 	const ASN1_STRING *sn;
-	X509 *x = NULL;
 	int idx;
 	mic_rc rc;
 
-	if (trust == NULL || cert == NULL)
-		return MIC_ERR_INVALID_ARGUMENT;
-	if ((rc = mici_x509_parse(cert, cert_len, &x)) != MIC_OK)
-		return rc;
 	if ((rc = mici_cert_verify(trust, x, NULL, MIC_CERT_CARD)) != MIC_OK)
-		goto out;
+		return rc;
 	if (cic == NULL)
-		goto out;
+		return MIC_OK;
 	subj = X509_get_subject_name(x);
 	/* Exactly one serialNumber, and it is this card's code. */
 	if ((idx = X509_NAME_get_index_by_NID(subj, NID_serialNumber, -1)) < 0 ||
@@ -837,9 +874,248 @@ mic_cardcert_verify(const mic_trust_t *trust, const uint8_t *cert,
 	    idx))) == NULL || (size_t)ASN1_STRING_length(sn) != strlen(cic) ||
 	    memcmp(ASN1_STRING_get0_data(sn), cic, strlen(cic)) != 0) {
 		mici_debug("%s: the certificate names another card", __func__);
-		rc = MIC_ERR_CERT_SUBJECT;
+		return MIC_ERR_CERT_SUBJECT;
 	}
+	return MIC_OK;
+}
+
+mic_rc
+mic_cardcert_verify(const mic_trust_t *trust, const uint8_t *cert,
+    size_t cert_len, const char *cic)
+{
+	X509 *x = NULL;
+	mic_rc rc;
+
+	if (trust == NULL || cert == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if ((rc = mici_x509_parse(cert, cert_len, &x)) != MIC_OK)
+		return rc;
+	rc = x509_cardcert_verify(trust, x, cic);
+	X509_free(x);
+	return rc;
+}
+
+mic_rc
+mici_cardcert_check(const mic_trust_t *trust, const uint8_t *cert,
+    size_t cert_len, const char *cic, const uint8_t *gen_rsp, size_t gen_len)
+{
+	X509 *x = NULL;
+	mic_rc rc;
+
+	if (trust == NULL || cert == NULL || gen_rsp == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	/* One parse for both checks: OpenSSL 3.0 decodes the key each time. */
+	if ((rc = mici_x509_parse(cert, cert_len, &x)) != MIC_OK)
+		return rc;
+	if ((rc = x509_cardcert_verify(trust, x, cic)) == MIC_OK)
+		rc = x509_check_key(x, gen_rsp, gen_len);
+	X509_free(x);
+	return rc;
+}
+
+/* ---- issuing card after card ---- */
+
+/*
+ * A bureau signs the same two kinds of object for every card with the
+ * same two keys. OpenSSL 3.0 decodes a certificate's public key through
+ * its provider decoders whenever it parses one, and encodes keys the same
+ * slow way, which costs several ECDSA signatures per card; so the signers'
+ * certificates are parsed once here, with the digest and a signing context
+ * ready, and the card's key goes into its certificate as the point the
+ * card sent, never decoded into a key and encoded again. The certificate
+ * and the SignedData are OpenSSL's own, by the same code as
+ * mic_cert_issue() (mici_cert_build()) and mic_sod_build() (sod_sign()).
+ * Neither signature is verified here: mic_perso_card() verifies both, as a
+ * terminal does, before a card counts.
+ */
+
+struct mici_issuer {
+	mic_keyprov_t *kp;
+	mic_suite suite;
+	X509 *x;                  /* its certificate, parsed once */
+	int ca;                   /* a CA with a key identifier */
+	EVP_MD *md;               /* the suite's digest */
+	EVP_MD_CTX *sign;         /* set up once, copied per signature */
+	EC_GROUP *group;          /* the curve of the keys it certifies */
+};
+
+void
+mici_issuer_free(mici_issuer **isp)
+{
+	mici_issuer *is;
+
+	if (isp == NULL || (is = *isp) == NULL)
+		return;
+	*isp = NULL;
+	X509_free(is->x);
+	EVP_MD_free(is->md);
+	EVP_MD_CTX_free(is->sign);
+	EC_GROUP_free(is->group);
+	free(is);
+}
+
+static int
+suite_curve(mic_suite suite)
+{
+	return suite == MIC_SUITE_SM2 ? NID_sm2 : NID_X9_62_prime256v1;
+}
+
+mic_rc
+mici_issuer_new(mic_keyprov_t *kp, const uint8_t *cert, size_t len,
+    mici_issuer **out)
+{
+	mici_issuer *is;
+	mic_rc rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (kp == NULL || cert == NULL || out == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if ((is = calloc(1, sizeof(*is))) == NULL)
+		return MIC_ERR_NOMEM;
+	is->kp = kp;
+	is->suite = mic_keyprov_suite(kp);
+	if ((rc = mici_x509_parse(cert, len, &is->x)) != MIC_OK)
+		goto fail;
+	if (!key_matches_cert(kp, is->x)) {
+		mici_debug("%s: the certificate is not the key's", __func__);
+		rc = MIC_ERR_CERT_PURPOSE;
+		goto fail;
+	}
+	is->ca = (X509_get_extension_flags(is->x) & EXFLAG_CA) &&
+	    (X509_get_key_usage(is->x) & KU_KEY_CERT_SIGN) &&
+	    X509_get0_subject_key_id(is->x) != NULL;
+	rc = MIC_ERR_CRYPTO;
+	if ((is->md = EVP_MD_fetch(NULL, mici_suite_md(is->suite),
+	    NULL)) == NULL || (is->group = EC_GROUP_new_by_curve_name(
+	    suite_curve(is->suite))) == NULL ||
+	    (is->sign = EVP_MD_CTX_new()) == NULL) {
+		mici_ossl_debug(__func__, "signer set-up");
+		goto fail;
+	}
+	if ((rc = mici_sign_init(is->sign, mic_keyprov_pkey(kp),
+	    is->suite)) != MIC_OK)
+		goto fail;
+	*out = is;
+	return MIC_OK;
+fail:
+	mici_issuer_free(&is);
+	return rc;
+}
+
+/*
+ * The card's point as EVP_PKEY_public_check_quick() checks a key (SP
+ * 800-56A r3 5.6.2.3.4): decoding refuses coordinates out of range, and
+ * the point must be on the curve and not infinity. With cofactor 1 (P-256
+ * and the SM2 curve) that is the full check: every other point has the
+ * group's order.
+ */
+static mic_rc
+point_ok(const EC_GROUP *g, const uint8_t *pt)
+{
+	EC_POINT *p = EC_POINT_new(g);
+	int ok = p != NULL &&
+	    EC_POINT_oct2point(g, p, pt, POINT_LEN, NULL) == 1 &&
+	    !EC_POINT_is_at_infinity(g, p) &&
+	    EC_POINT_is_on_curve(g, p, NULL) == 1;
+
+	EC_POINT_free(p);
+	if (!ok) {
+		mici_ossl_debug(__func__, "the card's point is not on the curve");
+		return MIC_ERR_CERT_FORMAT;
+	}
+	return MIC_OK;
+}
+
+/*
+ * The card's key into @p x as RFC 5480 has it, id-ecPublicKey with the
+ * named curve and the uncompressed point as the card sent it: what
+ * i2d_PUBKEY() writes for such a key, without making one.
+ */
+static mic_rc
+set_card_key(X509 *x, mic_suite suite, const uint8_t *pt)
+{
+	unsigned char *bits = OPENSSL_memdup(pt, POINT_LEN);
+
+	if (bits == NULL)
+		return MIC_ERR_NOMEM;
+	if (!X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x),
+	    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+	    OBJ_nid2obj(suite_curve(suite)), bits, POINT_LEN)) {
+		OPENSSL_free(bits);
+		mici_ossl_debug(__func__, "X509_PUBKEY_set0_param");
+		return MIC_ERR_CRYPTO;
+	}
+	return MIC_OK;
+}
+
+mic_rc
+mici_cardcert_issue(const mici_issuer *ci, const uint8_t *gen_rsp,
+    size_t gen_len, const char *cic, int64_t not_before, int64_t not_after,
+    uint8_t *out, size_t cap, size_t *len)
+{
+	mic_cert_params prm = { 0 };
+	const uint8_t *pt = NULL;
+	unsigned char *p;
+	X509 *x = NULL;
+	int n;
+	mic_rc rc;
+
+	if (ci == NULL || len == NULL || (out == NULL && cap > 0))
+		return MIC_ERR_INVALID_ARGUMENT;
+	if (!cic_ok(cic)) {
+		mici_debug("%s: the card identification code is an32",
+		    __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if ((rc = parse_gen_rsp(gen_rsp, gen_len, &pt)) != MIC_OK)
+		return rc;
+	if (!ci->ca) {
+		mici_debug("%s: the issuer is not a CA with a key identifier",
+		    __func__);
+		return MIC_ERR_CERT_PURPOSE;
+	}
+	if ((rc = point_ok(ci->group, pt)) != MIC_OK)
+		return rc;
+	if ((x = X509_new()) == NULL)
+		return MIC_ERR_NOMEM;
+	if ((rc = set_card_key(x, ci->suite, pt)) != MIC_OK)
+		goto out;
+	prm.kind = MIC_CERT_CARD;
+	prm.serial_number = cic;
+	prm.not_before = not_before;
+	prm.not_after = not_after;
+	if ((rc = mici_cert_build(x, &prm, ci->x, mic_keyprov_pkey(ci->kp),
+	    ci->suite, ci->sign)) != MIC_OK)
+		goto out;
+	if ((n = i2d_X509(x, NULL)) <= 0) {
+		rc = MIC_ERR_CRYPTO;
+		goto out;
+	}
+	if ((size_t)n > cap) {
+		rc = MIC_ERR_BUFFER_TOO_SMALL;
+		goto out;
+	}
+	p = out;
+	if (i2d_X509(x, &p) != n) {
+		rc = MIC_ERR_CRYPTO;
+		goto out;
+	}
+	*len = (size_t)n;
+	rc = MIC_OK;
 out:
 	X509_free(x);
 	return rc;
+}
+
+mic_rc
+mici_sod_build(const mici_issuer *ds, const mic_sod_file *files,
+    size_t nfiles, const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN],
+    uint8_t *out, size_t cap, size_t *len)
+{
+	if (ds == NULL || files == NULL || chip_serial == NULL ||
+	    len == NULL || (out == NULL && cap > 0))
+		return MIC_ERR_INVALID_ARGUMENT;
+	return sod_sign(ds->x, mic_keyprov_pkey(ds->kp), ds->suite, ds->md,
+	    files, nfiles, chip_serial, out, cap, len);
 }

@@ -7,6 +7,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +34,36 @@
 #define KEYID_LEN 20
 #define TRUST_FILE_MAX (1024 * 1024)
 
+/*
+ * A chain verified before, kept so that the next certificate under the
+ * same CA costs one signature, not one per CA: the CA (and the chain above
+ * it to a root) with the window of time in which every certificate of that
+ * chain is valid. A leaf kind given means the entry's certificate itself
+ * was verified as that kind (a document signer, the same on every card).
+ */
+struct vcache {
+	unsigned refs;              /* the cache's, and each user's */
+	X509 *x;
+	uint8_t *der;               /* x as verified, for exact comparison */
+	int der_len;
+	mic_cert_kind kind;         /* 0: only as the CA of other certs */
+	STACK_OF(X509) *chain;      /* x, then its issuers to the root */
+	X509_STORE *anchor;         /* x alone, as the anchor below it */
+	int64_t not_before, not_after;
+};
+
+#define VCACHE_MAX 16
+
 struct mic_trust {
 	X509_STORE *store;
 	STACK_OF(X509) *inter;
 	int64_t when;
+	/* The cache changes under const verifiers: it is no part of what
+	 * the store trusts, only a memory of what it accepted. */
+	pthread_mutex_t lock;
+	int lock_ready;
+	struct vcache *cache[VCACHE_MAX];
+	size_t ncache;
 };
 
 /* ---- shared helpers ---- */
@@ -66,6 +94,31 @@ mici_suite_md(mic_suite suite)
 ASN1_OBJECT *
 mici_oid(const char *dotted)
 {
+	/*
+	 * libmic's own OIDs from their DER (<mic/pki.h>, which test_pki.c
+	 * checks against the dotted forms): the 128-bit UUID arc costs
+	 * OBJ_txt2obj() bignum arithmetic each time, and these are looked up
+	 * for every certificate issued or verified. d2i_ASN1_OBJECT() is
+	 * where OBJ_txt2obj() ends too.
+	 */
+	static const struct {
+		const char *dotted;
+		unsigned char der[24];
+	} own[] = {
+		{ MIC_OID_TERMINAL_ROLE, MIC_OID_TERMINAL_ROLE_DER },
+		{ MIC_OID_SECURITY_OBJECT, MIC_OID_SECURITY_OBJECT_DER },
+		{ MIC_OID_KP_DOCUMENT_SIGNER, MIC_OID_KP_DOCUMENT_SIGNER_DER },
+		{ MIC_OID_KP_TERMINAL, MIC_OID_KP_TERMINAL_DER },
+		{ MIC_OID_KP_CARD, MIC_OID_KP_CARD_DER },
+	};
+	const unsigned char *p;
+
+	for (size_t i = 0; dotted != NULL && i < MIC_ARRAY_LEN(own); i++) {
+		if (strcmp(dotted, own[i].dotted) == 0) {
+			p = own[i].der;
+			return d2i_ASN1_OBJECT(NULL, &p, 2 + own[i].der[1]);
+		}
+	}
 	/* no_name = 1: numeric form only, and OpenSSL's table is left alone. */
 	return OBJ_txt2obj(dotted, 1);
 }
@@ -538,13 +591,14 @@ set_subject(X509 *x, const mic_cert_params *prm, const char *cn)
 	const char *ou = prm->kind == MIC_CERT_TERMINAL ?
 	    mic_role_name(prm->role) : NULL;
 
-	if (!X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC,
+	if (!X509_NAME_add_entry_by_NID(n, NID_countryName, MBSTRING_ASC,
 	    (const unsigned char *)"CN", -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
+	    !X509_NAME_add_entry_by_NID(n, NID_organizationName, MBSTRING_UTF8,
 	    (const unsigned char *)"MIC", -1, -1, 0) ||
-	    (ou != NULL && !X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC,
+	    (ou != NULL && !X509_NAME_add_entry_by_NID(n,
+	    NID_organizationalUnitName, MBSTRING_ASC,
 	    (const unsigned char *)ou, -1, -1, 0)) ||
-	    !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+	    !X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
 	    (const unsigned char *)cn, -1, -1, 0) ||
 	    (prm->serial_number != NULL && !X509_NAME_add_entry_by_NID(n,
 	    NID_serialNumber, MBSTRING_ASC,
@@ -589,39 +643,100 @@ same_spki(EVP_PKEY *a, EVP_PKEY *b)
 	return same;
 }
 
-mic_rc
-mic_cert_issue(const mic_cert_params *prm, const uint8_t *spki,
-    size_t spki_len, const uint8_t *issuer_cert, size_t issuer_len,
-    mic_keyprov_t *issuer_key, uint8_t *out, size_t cap, size_t *len)
+/* Is @p prm complete for its kind, with an issuer certificate or not? */
+static int
+params_ok(const mic_cert_params *prm, int has_issuer)
 {
-	const struct kind_profile *prof;
-	const unsigned char *p = spki;
-	EVP_PKEY *pub = NULL, *ikey;
-	EVP_MD_CTX *mctx = NULL;
-	X509 *x = NULL, *ix = NULL;
-	unsigned char *der = NULL;
-	int64_t nb, na;
-	const char *cn;
-	mic_suite isuite;
-	int n;
-	mic_rc rc;
-
-	if (prm == NULL || spki == NULL || issuer_key == NULL || len == NULL ||
-	    (out == NULL && cap > 0) || prm->kind < MIC_CERT_ROOT ||
-	    prm->kind > MIC_CERT_CARD || spki_len > LONG_MAX)
-		return MIC_ERR_INVALID_ARGUMENT;
-	prof = &profiles[prm->kind];
-	if ((prm->kind == MIC_CERT_ROOT) != (issuer_cert == NULL) ||
+	if (prm == NULL || prm->kind < MIC_CERT_ROOT ||
+	    prm->kind > MIC_CERT_CARD)
+		return 0;
+	if ((prm->kind == MIC_CERT_ROOT) == has_issuer ||
 	    (prm->kind == MIC_CERT_TERMINAL &&
 	    mic_role_name(prm->role) == NULL) ||
 	    (prm->kind == MIC_CERT_CARD && prm->serial_number == NULL)) {
 		mici_debug("%s: issuer, role or serial number missing",
 		    __func__);
-		return MIC_ERR_INVALID_ARGUMENT;
+		return 0;
 	}
+	return 1;
+}
+
+mic_rc
+mici_cert_build(X509 *x, const mic_cert_params *prm, X509 *ix,
+    EVP_PKEY *ikey, mic_suite isuite, const EVP_MD_CTX *sign)
+{
+	const struct kind_profile *prof;
+	EVP_MD_CTX *mctx = NULL;
+	int64_t nb, na;
+	const char *cn;
+	mic_rc rc;
+
+	if (x == NULL || ikey == NULL || !params_ok(prm, ix != NULL))
+		return MIC_ERR_INVALID_ARGUMENT;
+	prof = &profiles[prm->kind];
 	cn = prm->common_name != NULL ? prm->common_name :
 	    prm->kind == MIC_CERT_TERMINAL ? mic_role_name(prm->role) :
 	    prof->cn;
+	nb = prm->not_before != 0 ? prm->not_before : (int64_t)time(NULL);
+	na = prm->not_after != 0 ? prm->not_after : nb + prof->days * DAY;
+	if (na <= nb)
+		return MIC_ERR_INVALID_ARGUMENT;
+	rc = MIC_ERR_CRYPTO;
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL)
+		return rc;
+	if ((rc = set_serial(x)) != MIC_OK ||
+	    (rc = set_subject(x, prm, cn)) != MIC_OK)
+		return rc;
+	if (!X509_set_issuer_name(x, ix != NULL ? X509_get_subject_name(ix) :
+	    X509_get_subject_name(x)))
+		return MIC_ERR_CRYPTO;
+	if ((rc = add_basic_constraints(x, prof)) != MIC_OK ||
+	    (rc = add_key_usage(x, prof->ku_bits)) != MIC_OK ||
+	    (rc = add_key_ids(x, ix)) != MIC_OK ||
+	    (prof->eku != NULL && (rc = add_eku(x, prof->eku)) != MIC_OK) ||
+	    (prm->kind == MIC_CERT_TERMINAL &&
+	    (rc = add_role(x, prm->role)) != MIC_OK))
+		return rc;
+
+	if ((mctx = EVP_MD_CTX_new()) == NULL)
+		return MIC_ERR_NOMEM;
+	/* A copy of a context set up once saves fetching the algorithms;
+	 * a key whose context does not copy is set up here. */
+	if (sign == NULL || !EVP_MD_CTX_copy_ex(mctx, sign)) {
+		ERR_clear_error();
+		if ((rc = mici_sign_init(mctx, ikey, isuite)) != MIC_OK)
+			goto out;
+	}
+	if (X509_sign_ctx(x, mctx) <= 0) {
+		mici_ossl_debug(__func__, "X509_sign_ctx");
+		rc = MIC_ERR_CRYPTO;
+		goto out;
+	}
+	rc = mici_x509_sm2_id(x);
+out:
+	EVP_MD_CTX_free(mctx);
+	return rc;
+}
+
+mic_rc
+mic_cert_issue(const mic_cert_params *prm, const uint8_t *spki,
+    size_t spki_len, const uint8_t *issuer_cert, size_t issuer_len,
+    mic_keyprov_t *issuer_key, uint8_t *out, size_t cap, size_t *len)
+{
+	const unsigned char *p = spki;
+	EVP_PKEY *pub = NULL, *ikey;
+	X509 *x = NULL, *ix = NULL;
+	unsigned char *der = NULL;
+	mic_suite isuite;
+	int n;
+	mic_rc rc;
+
+	if (prm == NULL || spki == NULL || issuer_key == NULL || len == NULL ||
+	    (out == NULL && cap > 0) || spki_len > LONG_MAX ||
+	    !params_ok(prm, issuer_cert != NULL))
+		return MIC_ERR_INVALID_ARGUMENT;
 	ikey = mic_keyprov_pkey(issuer_key);
 	isuite = mic_keyprov_suite(issuer_key);
 
@@ -656,54 +771,18 @@ mic_cert_issue(const mic_cert_params *prm, const uint8_t *spki,
 		rc = MIC_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-
-	nb = prm->not_before != 0 ? prm->not_before : (int64_t)time(NULL);
-	na = prm->not_after != 0 ? prm->not_after : nb + prof->days * DAY;
-	if (na <= nb) {
-		rc = MIC_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
 	if ((x = X509_new()) == NULL) {
 		rc = MIC_ERR_NOMEM;
 		goto out;
 	}
-	rc = MIC_ERR_CRYPTO;
-	if (!X509_set_version(x, X509_VERSION_3) ||
-	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL ||
-	    !X509_set_pubkey(x, pub))
-		goto out;
-	if ((rc = set_serial(x)) != MIC_OK ||
-	    (rc = set_subject(x, prm, cn)) != MIC_OK)
-		goto out;
-	if (!X509_set_issuer_name(x, ix != NULL ? X509_get_subject_name(ix) :
-	    X509_get_subject_name(x))) {
+	if (!X509_set_pubkey(x, pub)) {
 		rc = MIC_ERR_CRYPTO;
 		goto out;
 	}
-	if ((rc = add_basic_constraints(x, prof)) != MIC_OK ||
-	    (rc = add_key_usage(x, prof->ku_bits)) != MIC_OK ||
-	    (rc = add_key_ids(x, ix)) != MIC_OK ||
-	    (prof->eku != NULL && (rc = add_eku(x, prof->eku)) != MIC_OK) ||
-	    (prm->kind == MIC_CERT_TERMINAL &&
-	    (rc = add_role(x, prm->role)) != MIC_OK))
+	if ((rc = mici_cert_build(x, prm, ix, ikey, isuite, NULL)) != MIC_OK)
 		goto out;
-
-	if ((mctx = EVP_MD_CTX_new()) == NULL) {
-		rc = MIC_ERR_NOMEM;
-		goto out;
-	}
-	if ((rc = mici_sign_init(mctx, ikey, isuite)) != MIC_OK)
-		goto out;
-	if (X509_sign_ctx(x, mctx) <= 0) {
-		mici_ossl_debug(__func__, "X509_sign_ctx");
-		rc = MIC_ERR_CRYPTO;
-		goto out;
-	}
 	/* A token that signed with the wrong key, or garbage, is caught now
 	 * rather than by the first terminal in the field. */
-	if ((rc = mici_x509_sm2_id(x)) != MIC_OK)
-		goto out;
 	if (X509_verify(x, ix != NULL ? X509_get0_pubkey(ix) : pub) != 1) {
 		mici_ossl_debug(__func__, "the new signature does not verify");
 		rc = MIC_ERR_CRYPTO;
@@ -722,11 +801,249 @@ mic_cert_issue(const mic_cert_params *prm, const uint8_t *spki,
 	rc = MIC_OK;
 out:
 	OPENSSL_free(der);
-	EVP_MD_CTX_free(mctx);
 	X509_free(x);
 	X509_free(ix);
 	EVP_PKEY_free(pub);
 	return rc;
+}
+
+/* ---- chains verified before ---- */
+
+static void
+vcache_free(struct vcache *e)
+{
+	X509_free(e->x);
+	OPENSSL_free(e->der);
+	sk_X509_pop_free(e->chain, X509_free);
+	X509_STORE_free(e->anchor);
+	free(e);
+}
+
+/* Drop a reference; the last one frees. */
+static void
+vcache_put(mic_trust_t *t, struct vcache *e)
+{
+	int last;
+
+	pthread_mutex_lock(&t->lock);
+	last = --e->refs == 0;
+	pthread_mutex_unlock(&t->lock);
+	if (last)
+		vcache_free(e);
+}
+
+/* Forget every chain (the store changed); under t->lock. */
+static void
+vcache_clear(mic_trust_t *t)
+{
+	for (size_t i = 0; i < t->ncache; i++)
+		if (--t->cache[i]->refs == 0)
+			vcache_free(t->cache[i]);
+	t->ncache = 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int
+asn1_seconds(const ASN1_TIME *a, int64_t *out)
+{
+	struct tm tm;
+
+	if (a == NULL || ASN1_TIME_to_tm(a, &tm) != 1)
+		return 0;
+	*out = days_from_civil((int64_t)tm.tm_year + 1900,
+	    (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) * 86400 +
+	    tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	return 1;
+}
+
+/* The time X509_verify_cert() verifies at. */
+static int64_t
+trust_now(const mic_trust_t *t)
+{
+	return t->when != 0 ? t->when : (int64_t)time(NULL);
+}
+
+/*
+ * Constraints that a CA puts on everything below it, and that a chain
+ * starting at the CA would not see again: such a CA is not cached.
+ */
+static int
+constrains_below(X509 *x)
+{
+	return X509_get_ext_by_NID(x, NID_name_constraints, -1) >= 0 ||
+	    X509_get_ext_by_NID(x, NID_policy_constraints, -1) >= 0 ||
+	    X509_get_ext_by_NID(x, NID_policy_mappings, -1) >= 0 ||
+	    X509_get_ext_by_NID(x, NID_inhibit_any_policy, -1) >= 0;
+}
+
+/* An entry for chain[from..], the first certificate verified as @p kind
+ * (0: as a CA only); NULL when it cannot be made. */
+static struct vcache *
+vcache_new(STACK_OF(X509) *chain, int from, mic_cert_kind kind)
+{
+	struct vcache *e;
+	int64_t nb, na;
+	int i;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->refs = 1;
+	e->kind = kind;
+	e->not_before = INT64_MIN;
+	e->not_after = INT64_MAX;
+	if ((e->chain = sk_X509_new_null()) == NULL)
+		goto fail;
+	for (i = from; i < sk_X509_num(chain); i++) {
+		X509 *c = sk_X509_value(chain, i);
+
+		if (!asn1_seconds(X509_get0_notBefore(c), &nb) ||
+		    !asn1_seconds(X509_get0_notAfter(c), &na) ||
+		    !X509_up_ref(c))
+			goto fail;
+		if (!sk_X509_push(e->chain, c)) {
+			X509_free(c);
+			goto fail;
+		}
+		if (nb > e->not_before)
+			e->not_before = nb;
+		if (na < e->not_after)
+			e->not_after = na;
+	}
+	e->x = sk_X509_value(e->chain, 0);
+	if (e->x == NULL || !X509_up_ref(e->x)) {
+		e->x = NULL;
+		goto fail;
+	}
+	if ((e->der_len = i2d_X509(e->x, &e->der)) <= 0 ||
+	    (e->anchor = X509_STORE_new()) == NULL ||
+	    !X509_STORE_add_cert(e->anchor, e->x))
+		goto fail;
+	return e;
+fail:
+	ERR_clear_error();
+	vcache_free(e);
+	return NULL;
+}
+
+/* Is there an entry for exactly this certificate and kind? */
+static int
+vcache_has(const mic_trust_t *t, const unsigned char *der, int len,
+    mic_cert_kind kind)
+{
+	for (size_t i = 0; i < t->ncache; i++) {
+		const struct vcache *e = t->cache[i];
+
+		if (e->kind == kind && e->der_len == len &&
+		    memcmp(e->der, der, (size_t)len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+vcache_add(mic_trust_t *t, struct vcache *e)
+{
+	pthread_mutex_lock(&t->lock);
+	if (vcache_has(t, e->der, e->der_len, e->kind)) {
+		pthread_mutex_unlock(&t->lock);
+		vcache_free(e);
+		return;
+	}
+	/* Full: the oldest goes. A line has a handful of CAs. */
+	if (t->ncache == VCACHE_MAX) {
+		if (--t->cache[0]->refs == 0)
+			vcache_free(t->cache[0]);
+		memmove(t->cache, t->cache + 1,
+		    (VCACHE_MAX - 1) * sizeof(t->cache[0]));
+		t->ncache--;
+	}
+	t->cache[t->ncache++] = e;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Kinds whose certificate comes back unchanged, card after card. */
+static int
+recurs(mic_cert_kind kind)
+{
+	return kind == MIC_CERT_DOCUMENT_SIGNER || kind == MIC_CERT_ROOT ||
+	    kind == MIC_CERT_ISSUER_CA || kind == MIC_CERT_CARD_ISSUER;
+}
+
+/*
+ * Remember a chain X509_verify_cert() accepted for a leaf of @p kind:
+ * each CA in it, and the leaf itself when it is one that recurs (a
+ * document signer, a CA), never a card's or a terminal's own certificate.
+ */
+static void
+vcache_learn(mic_trust_t *t, STACK_OF(X509) *chain, mic_cert_kind kind)
+{
+	int n = sk_X509_num(chain), i, clean = 1;
+	struct vcache *e;
+
+	for (i = n - 1; i >= 1; i--) {
+		clean = clean && !constrains_below(sk_X509_value(chain, i));
+		if (clean && (e = vcache_new(chain, i, 0)) != NULL)
+			vcache_add(t, e);
+	}
+	if (clean && !constrains_below(sk_X509_value(chain, 0)) &&
+	    recurs(kind) && (e = vcache_new(chain, 0, kind)) != NULL)
+		vcache_add(t, e);
+}
+
+/*
+ * An entry that settles @p leaf at @p now: the leaf itself verified as
+ * @p kind before (*whole set), or a CA of the cache that issued it. The
+ * caller holds a reference to what is returned.
+ */
+static struct vcache *
+vcache_find(mic_trust_t *t, X509 *leaf, mic_cert_kind kind, int64_t now,
+    int *whole)
+{
+	struct vcache *found = NULL;
+	unsigned char *der = NULL;
+	int len = i2d_X509(leaf, &der);
+	size_t i;
+
+	*whole = 0;
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; len > 0 && i < t->ncache && found == NULL; i++) {
+		struct vcache *e = t->cache[i];
+
+		if (now < e->not_before || now > e->not_after)
+			continue;
+		if (e->kind != 0 && e->kind == kind && e->der_len == len &&
+		    memcmp(e->der, der, (size_t)len) == 0) {
+			found = e;
+			*whole = 1;
+		}
+	}
+	for (i = 0; len > 0 && i < t->ncache && found == NULL; i++) {
+		struct vcache *e = t->cache[i];
+
+		if (e->kind == 0 && now >= e->not_before &&
+		    now <= e->not_after &&
+		    X509_check_issued(e->x, leaf) == X509_V_OK)
+			found = e;
+	}
+	if (found != NULL)
+		found->refs++;
+	pthread_mutex_unlock(&t->lock);
+	OPENSSL_free(der);
+	return found;
 }
 
 /* ---- trust store ---- */
@@ -741,6 +1058,11 @@ mic_trust_new(mic_trust_t **out)
 	*out = NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return MIC_ERR_NOMEM;
+	if (pthread_mutex_init(&t->lock, NULL) != 0) {
+		free(t);
+		return MIC_ERR_NOMEM;
+	}
+	t->lock_ready = 1;
 	if ((t->store = X509_STORE_new()) == NULL ||
 	    (t->inter = sk_X509_new_null()) == NULL) {
 		mic_trust_free(&t);
@@ -758,6 +1080,12 @@ mic_trust_free(mic_trust_t **tp)
 	if (tp == NULL || (t = *tp) == NULL)
 		return;
 	*tp = NULL;
+	if (t->lock_ready) {
+		pthread_mutex_lock(&t->lock);
+		vcache_clear(t);
+		pthread_mutex_unlock(&t->lock);
+		pthread_mutex_destroy(&t->lock);
+	}
 	X509_STORE_free(t->store);
 	sk_X509_pop_free(t->inter, X509_free);
 	free(t);
@@ -801,6 +1129,10 @@ mic_trust_add(mic_trust_t *t, const uint8_t *cert, size_t len, int anchor)
 
 	if (t == NULL || cert == NULL || len > INT_MAX)
 		return MIC_ERR_INVALID_ARGUMENT;
+	/* What chained before may chain differently now: verify afresh. */
+	pthread_mutex_lock(&t->lock);
+	vcache_clear(t);
+	pthread_mutex_unlock(&t->lock);
 	if (len < sizeof(pem_head) - 1 ||
 	    memcmp(cert, pem_head, sizeof(pem_head) - 1) != 0) {
 		if ((rc = mici_x509_parse(cert, len, &x)) != MIC_OK)
@@ -1010,19 +1342,95 @@ map_verify_error(int err)
 	}
 }
 
-mic_rc
-mici_cert_verify(const mic_trust_t *t, X509 *leaf, STACK_OF(X509) *extra,
+/* Does every CA of @p chain from @p from on allow the purpose @p eku? */
+static mic_rc
+cas_allow(STACK_OF(X509) *chain, int from, const char *eku)
+{
+	/*
+	 * A CA whose own EKU lists purposes may only certify those (the
+	 * card issuer: cards). Without this a card-issuer key could mint a
+	 * document signer that chains to the root.
+	 */
+	for (int i = from; eku != NULL && i < sk_X509_num(chain); i++) {
+		X509 *ca = sk_X509_value(chain, i);
+
+		if ((X509_get_extension_flags(ca) & EXFLAG_XKUSAGE) &&
+		    !has_eku(ca, eku, 1)) {
+			mici_debug("%s: CA at depth %d may not certify this "
+			    "purpose", __func__, i);
+			return MIC_ERR_CERT_PURPOSE;
+		}
+	}
+	return MIC_OK;
+}
+
+static void
+verify_params(const mic_trust_t *t, X509_STORE_CTX *ctx, int partial)
+{
+	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+
+	/* RFC 5280 strictly (key identifiers, critical basic constraints,
+	 * named curves), and never a chain that stops short of a root but
+	 * at a CA whose chain to one was verified (vcache). */
+	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+	if (partial)
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+	else
+		X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+	if (t->when != 0)
+		X509_VERIFY_PARAM_set_time(param, (time_t)t->when);
+}
+
+/*
+ * @p leaf under the cached CA @p e: X509_verify_cert() over the two of
+ * them only, the CA standing in for its chain, which was verified and is
+ * valid now; the leaf's own signature, dates and profile are checked as
+ * in full. Any failure goes back to the full verification, whose error
+ * is the one reported.
+ */
+static mic_rc
+verify_under(mic_trust_t *t, struct vcache *e, X509 *leaf,
+    mic_cert_kind kind)
+{
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *chain, *whole;
+	mic_rc rc = MIC_ERR_CERT_CHAIN;
+
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    !X509_STORE_CTX_init(ctx, e->anchor, leaf, NULL))
+		goto out;
+	verify_params(t, ctx, 1);
+	if (X509_verify_cert(ctx) != 1)
+		goto out;
+	chain = X509_STORE_CTX_get0_chain(ctx);
+	if (sk_X509_num(chain) != 2 || X509_cmp(sk_X509_value(chain, 1),
+	    e->x) != 0)
+		goto out;
+	if ((rc = check_kind(leaf, kind)) != MIC_OK ||
+	    (rc = cas_allow(e->chain, 0, kind_eku(kind))) != MIC_OK)
+		goto out;
+	/* The whole chain, the leaf on the verified one, for a leaf that
+	 * will be back (the document signer of every EF.SOD). */
+	if (recurs(kind) && (whole = sk_X509_dup(e->chain)) != NULL) {
+		if (sk_X509_unshift(whole, leaf) > 0)
+			vcache_learn(t, whole, kind);
+		sk_X509_free(whole);
+	}
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	return rc;
+}
+
+static mic_rc
+verify_full(mic_trust_t *t, X509 *leaf, STACK_OF(X509) *extra,
     mic_cert_kind kind)
 {
 	STACK_OF(X509) *untrusted = NULL, *chain;
 	X509_STORE_CTX *ctx = NULL;
-	X509_VERIFY_PARAM *param;
-	const char *eku = kind_eku(kind);
 	int i, err;
 	mic_rc rc;
 
-	if (t == NULL || leaf == NULL)
-		return MIC_ERR_INVALID_ARGUMENT;
 	if ((untrusted = sk_X509_dup(t->inter)) == NULL) {
 		rc = MIC_ERR_NOMEM;
 		goto out;
@@ -1038,13 +1446,7 @@ mici_cert_verify(const mic_trust_t *t, X509 *leaf, STACK_OF(X509) *extra,
 		rc = MIC_ERR_NOMEM;
 		goto out;
 	}
-	param = X509_STORE_CTX_get0_param(ctx);
-	/* RFC 5280 strictly (key identifiers, critical basic constraints,
-	 * named curves), and never a chain that stops short of a root. */
-	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
-	X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-	if (t->when != 0)
-		X509_VERIFY_PARAM_set_time(param, (time_t)t->when);
+	verify_params(t, ctx, 0);
 	if (X509_verify_cert(ctx) != 1) {
 		err = X509_STORE_CTX_get_error(ctx);
 		mici_debug("%s: depth %d: %s", __func__,
@@ -1056,28 +1458,40 @@ mici_cert_verify(const mic_trust_t *t, X509 *leaf, STACK_OF(X509) *extra,
 	}
 	if ((rc = check_kind(leaf, kind)) != MIC_OK)
 		goto out;
-	/*
-	 * A CA whose own EKU lists purposes may only certify those (the
-	 * card issuer: cards). Without this a card-issuer key could mint a
-	 * document signer that chains to the root.
-	 */
 	chain = X509_STORE_CTX_get0_chain(ctx);
-	for (i = 1; eku != NULL && i < sk_X509_num(chain); i++) {
-		X509 *ca = sk_X509_value(chain, i);
-
-		if ((X509_get_extension_flags(ca) & EXFLAG_XKUSAGE) &&
-		    !has_eku(ca, eku, 1)) {
-			mici_debug("%s: CA at depth %d may not certify this "
-			    "purpose", __func__, i);
-			rc = MIC_ERR_CERT_PURPOSE;
-			goto out;
-		}
-	}
+	if ((rc = cas_allow(chain, 1, kind_eku(kind))) != MIC_OK)
+		goto out;
+	vcache_learn(t, chain, kind);
 	rc = MIC_OK;
 out:
 	X509_STORE_CTX_free(ctx);
 	sk_X509_free(untrusted);
 	return rc;
+}
+
+mic_rc
+mici_cert_verify(const mic_trust_t *ct, X509 *leaf, STACK_OF(X509) *extra,
+    mic_cert_kind kind)
+{
+	/* Not a const object: every mic_trust_t is allocated by
+	 * mic_trust_new(); only its cache changes here. */
+	mic_trust_t *t = (mic_trust_t *)(uintptr_t)ct;
+	struct vcache *e;
+	int whole = 0;
+	mic_rc rc;
+
+	if (t == NULL || leaf == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if ((e = vcache_find(t, leaf, kind, trust_now(t), &whole)) != NULL) {
+		/* Safe: the same bytes passed every check of this kind
+		 * against this store, and every certificate of that chain
+		 * is still in its validity period. */
+		rc = whole ? MIC_OK : verify_under(t, e, leaf, kind);
+		vcache_put(t, e);
+		if (rc == MIC_OK)
+			return MIC_OK;
+	}
+	return verify_full(t, leaf, extra, kind);
 }
 
 mic_rc

@@ -66,6 +66,24 @@ ASN1_OBJECT *mici_oid(const char *dotted);
 mic_rc mici_cert_verify(const mic_trust_t *t, X509 *leaf,
     STACK_OF(X509) *extra, mic_cert_kind kind);
 
+/**
+ * The certificate every libmic issuer makes (mic_cert_issue(), the card
+ * certificates of a personalization line): the fields of @p x under the
+ * profile of @p prm's kind (docs/pki.md), its subject public key already
+ * set by the caller, then its signature by @p ikey of suite @p isuite.
+ * The issuer is @p ix, or for a root (@p ix NULL) @p x itself. @p sign,
+ * if not NULL, is a context that mici_sign_init() set up for @p ikey, to
+ * be copied rather than set up again. The caller checks, before, that
+ * @p ikey is @p ix's key and @p ix a CA, and verifies the signature if it
+ * is to be relied on before anyone else verifies it.
+ * @retval MIC_ERR_INVALID_ARGUMENT  @p prm incomplete for its kind, an
+ *                                   empty lifetime, a serial number that
+ *                                   is not a PrintableString
+ * @retval MIC_ERR_CRYPTO            encoding or signing failed
+ */
+mic_rc mici_cert_build(X509 *x, const mic_cert_params *prm, X509 *ix,
+    EVP_PKEY *ikey, mic_suite isuite, const EVP_MD_CTX *sign);
+
 /** Write @p len bytes to @p path atomically (temp file, fsync, rename). */
 mic_rc mici_write_file(const char *path, const void *data, size_t len,
     unsigned mode, int force);
@@ -136,5 +154,51 @@ typedef struct mici_sod_content {
  */
 mic_rc mici_sod_content_parse(const uint8_t *buf, size_t len,
     mici_sod_content *out);
+
+/**
+ * mic_cardcert_verify() and then mic_cardcert_check_key() on one parse of
+ * @p cert: the errors of either, in that order.
+ */
+mic_rc mici_cardcert_check(const mic_trust_t *trust, const uint8_t *cert,
+    size_t cert_len, const char *cic, const uint8_t *gen_rsp,
+    size_t gen_len);
+
+/* ---- issuing card after card (sod.c) ---- */
+
+/**
+ * A key that signs for card after card (the card-certificate issuer, the
+ * document signer) with its certificate, parsed and checked once: the
+ * certificate matches the key, and its X509, the suite's digest and a
+ * signing context every card needs are ready. Read-only after
+ * mici_issuer_new(), so the readers of a line share one; @p kp is
+ * borrowed and must outlive it.
+ * @retval MIC_ERR_CERT_FORMAT   @p cert is not a certificate
+ * @retval MIC_ERR_CERT_PURPOSE  @p cert is not @p kp's
+ */
+typedef struct mici_issuer mici_issuer;
+mic_rc mici_issuer_new(mic_keyprov_t *kp, const uint8_t *cert, size_t len,
+    mici_issuer **out);
+void mici_issuer_free(mici_issuer **is);
+
+/**
+ * mic_cardcert_issue() by @p ci: the same certificate, made by the same
+ * OpenSSL code (mici_cert_build()), with the same refusals, but without
+ * parsing anything but the card's answer, without decoding the card's
+ * point into a key (it goes into the certificate as sent, after the quick
+ * public-key check), and without verifying the new signature: only for a
+ * caller that verifies the certificate itself before anyone relies on it,
+ * as mic_perso_card() does when it reads the card back.
+ */
+mic_rc mici_cardcert_issue(const mici_issuer *ci, const uint8_t *gen_rsp,
+    size_t gen_len, const char *cic, int64_t not_before, int64_t not_after,
+    uint8_t *out, size_t cap, size_t *len);
+
+/**
+ * mic_sod_build() by @p ds: the same SignedData by the same CMS code,
+ * with the signer's certificate and key as mici_issuer_new() set them up.
+ */
+mic_rc mici_sod_build(const mici_issuer *ds, const mic_sod_file *files,
+    size_t nfiles, const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN],
+    uint8_t *out, size_t cap, size_t *len);
 
 #endif

@@ -15,8 +15,9 @@
  *   4. EF.CARD, EF.HOLDER, EF.INSURANCE from the application; EF.CERT, the
  *      card certificate over the generated key; EF.SOD over the four files
  *      as the card will hold them (zero padded) and the chip serial; a
- *      random 6-digit transport PIN. One STORE DATA block per DGI, the
- *      transport PIN (DGI 8010) last.
+ *      random 6-digit transport PIN. The DGIs in as few STORE DATA
+ *      blocks as the card assembles (profile 3.8: several to a block,
+ *      none split), the transport PIN (DGI 8010) last.
  *   5. Read back and verify before the card counts as issued: SELECT
  *      again, the card shall be personalized; the five files read in plain
  *      shall be the bytes written; passive authentication (mic_sod_verify);

@@ -128,6 +128,16 @@ mic_rc mic_cert_role(const uint8_t *cert, size_t len, mic_role *role);
 /*
  * Trust store: the trust anchors (roots) and the intermediate CA
  * certificates a verifier knows. docs/pki.md describes the directory.
+ *
+ * A store remembers the chains it verified: each CA of such a chain, and a
+ * CA's or document signer's own certificate (by its exact DER), with the
+ * time window in which every certificate of that chain is valid. The next
+ * certificate under such a CA is verified against that CA alone (its own
+ * signature, dates, profile and purpose in full), and a remembered
+ * document signer is not verified again. Outside the window, or once
+ * mic_trust_add() has changed the store, everything is verified afresh.
+ * Several threads may verify against one store at once; adding to it
+ * while others verify is not safe.
  */
 typedef struct mic_trust mic_trust_t;
 

@@ -21,12 +21,14 @@
 
 #include <mic/pki.h>
 
+#include "trust_int.h"
 #include "trust_test.h"
 
 static void
 assert_oid(const char *dotted, const uint8_t *der, size_t len)
 {
 	ASN1_OBJECT *o = OBJ_txt2obj(dotted, 1);
+	ASN1_OBJECT *own = mici_oid(dotted);
 	unsigned char *d = NULL;
 	int n;
 
@@ -34,7 +36,11 @@ assert_oid(const char *dotted, const uint8_t *der, size_t len)
 	n = i2d_ASN1_OBJECT(o, &d);
 	assert_int_equal((size_t)n, len);
 	assert_memory_equal(d, der, len);
+	/* libmic's lookup, which takes its own OIDs from the DER. */
+	assert_non_null(own);
+	assert_int_equal(OBJ_cmp(own, o), 0);
 	OPENSSL_free(d);
+	ASN1_OBJECT_free(own);
 	ASN1_OBJECT_free(o);
 }
 
@@ -65,6 +71,13 @@ test_oids(void **state)
 	assert_oid(MIC_OID_KP_DOCUMENT_SIGNER, ds, sizeof(ds));
 	assert_oid(MIC_OID_KP_TERMINAL, term, sizeof(term));
 	assert_oid(MIC_OID_KP_CARD, card, sizeof(card));
+	/* Any other OID still goes through OpenSSL's text parser. */
+	{
+		static const uint8_t eku_server[] = { 0x06, 0x08, 0x2B, 0x06,
+		    0x01, 0x05, 0x05, 0x07, 0x03, 0x01 };
+
+		assert_oid("1.3.6.1.5.5.7.3.1", eku_server, sizeof(eku_server));
+	}
 }
 
 static void

@@ -21,11 +21,15 @@
 
 #include <cmocka.h>
 
+#include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <mic/sod.h>
+#include <mic/tlv.h>
 
 #include "trust_int.h"
 #include "trust_test.h"
@@ -806,6 +810,426 @@ test_card_cert(void **state)
 	(void)glen;
 }
 
+/* --- issuing card after card: mici_issuer ------------------------------- */
+
+/*
+ * A line's issuers (mici_issuer) make the card certificate and EF.SOD with
+ * OpenSSL, by the same code as mic_cardcert_issue() and mic_sod_build(),
+ * from objects set up once; the card's key goes in as the point it sent.
+ * Their output is checked as OpenSSL reads it, as a terminal verifies it,
+ * and against the public functions' output wherever that is deterministic.
+ */
+
+/*
+ * Two DER trees alike but for what must differ between two signings: the
+ * SignerInfo's signature (an OCTET STRING of 64 to 80 bytes) and the
+ * times (signingTime; the certificate's dates are the same bytes).
+ */
+static void
+same_tree(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	mic_tlv_iter ia, ib;
+	mic_tlv ta, tb;
+	mic_rc ra, rb;
+
+	mic_tlv_iter_init(&ia, a, an);
+	mic_tlv_iter_init(&ib, b, bn);
+	for (;;) {
+		ra = mic_tlv_next(&ia, &ta);
+		rb = mic_tlv_next(&ib, &tb);
+		assert_int_equal(ra, rb);
+		if (ra != MIC_OK)
+			return;
+		assert_int_equal(ta.tag, tb.tag);
+		if (ta.constructed) {
+			same_tree(ta.value, ta.len, tb.value, tb.len);
+			continue;
+		}
+		if (ta.tag == 0x17 || ta.tag == 0x18 || (ta.tag == 0x04 &&
+		    ta.len >= 64 && ta.len <= 80 && tb.len >= 64 &&
+		    tb.len <= 80))
+			continue;
+		assert_int_equal(ta.len, tb.len);
+		assert_memory_equal(ta.value, tb.value, ta.len);
+	}
+}
+
+/* The TBSCertificate of a certificate: value offset and length. */
+static void
+tbs_of(const uint8_t *cert, size_t len, const uint8_t **tbs, size_t *tlen)
+{
+	mic_tlv c, t;
+
+	assert_int_equal(mic_tlv_parse(cert, len, &c), MIC_OK);
+	assert_int_equal(mic_tlv_parse(c.value, c.len, &t), MIC_OK);
+	*tbs = c.value;
+	*tlen = t.raw_len;
+}
+
+/*
+ * Two certificates over the same key, names and dates: the same
+ * TBSCertificate but for the random serial number (16 bytes, positive,
+ * top bits 01), which differs.
+ */
+static void
+same_tbs(const uint8_t *ref, size_t rlen, const uint8_t *cert, size_t len)
+{
+	const uint8_t *rt, *ft;
+	size_t rtl = 0, ftl = 0, off;
+
+	tbs_of(ref, rlen, &rt, &rtl);
+	tbs_of(cert, len, &ft, &ftl);
+	assert_int_equal(rtl, ftl);
+	/* The serial: after the TBS header, A0 03 02 01 02, 02 10. */
+	off = (size_t)(ft[1] & 0x80 ? 2 + (ft[1] & 0x7F) : 2) + 5 + 2;
+	assert_int_equal(ft[off - 1], 0x10);
+	assert_memory_equal(rt, ft, off);
+	assert_memory_not_equal(rt + off, ft + off, 16);
+	assert_memory_equal(rt + off + 16, ft + off + 16, rtl - off - 16);
+	assert_true(ft[off] >= 0x40 && ft[off] <= 0x7F);
+}
+
+/*
+ * A card certificate as OpenSSL reads it: DER, signed by the issuer's
+ * key, the card's key encoded as i2d_PUBKEY() encodes it, and the card
+ * profile (docs/pki.md): v3, basicConstraints cA false and keyUsage
+ * digitalSignature and keyAgreement, both critical; the card EKU; RFC 7093
+ * key identifiers; serialNumber the code as a PrintableString; ten years.
+ */
+static void
+check_card_x509(const uint8_t *der, size_t len, const uint8_t *issuer,
+    size_t ilen, const struct card *c)
+{
+	const unsigned char *p = der, *q = issuer;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	X509 *ix = d2i_X509(NULL, &q, (long)ilen);
+	unsigned char *spki = NULL, *want = NULL, *re = NULL, dg[32];
+	EXTENDED_KEY_USAGE *eku;
+	BASIC_CONSTRAINTS *bc;
+	const X509_NAME *subj;
+	char oid[128], sn[64];
+	unsigned int dl = 0;
+	int n, m, days = 0, secs = 0, crit = -1;
+
+	assert_non_null(x);
+	assert_non_null(ix);
+	assert_ptr_equal(p, der + len);
+	n = i2d_X509(x, &re);
+	assert_int_equal((size_t)n, len);
+	assert_memory_equal(re, der, len);
+	assert_int_equal(mici_x509_sm2_id(x), MIC_OK);
+	assert_int_equal(X509_verify(x, X509_get0_pubkey(ix)), 1);
+	assert_int_equal(X509_check_issued(ix, x), X509_V_OK);
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+	m = i2d_PUBKEY(c->key, &want);
+	assert_true(n > 0);
+	assert_int_equal(n, m);
+	assert_memory_equal(spki, want, (size_t)n);
+	assert_int_equal(X509_get_version(x), X509_VERSION_3);
+	assert_false(X509_get_extension_flags(x) & EXFLAG_CA);
+	assert_int_equal(X509_get_key_usage(x),
+	    KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT);
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	assert_non_null(bc);
+	assert_int_equal(crit, 1);
+	assert_false(bc->ca);
+	assert_null(bc->pathlen);
+	BASIC_CONSTRAINTS_free(bc);
+	ASN1_BIT_STRING_free(X509_get_ext_d2i(x, NID_key_usage, &crit, NULL));
+	assert_int_equal(crit, 1);
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	assert_non_null(eku);
+	assert_int_equal(crit, 0);
+	assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
+	assert_true(OBJ_obj2txt(oid, sizeof(oid), sk_ASN1_OBJECT_value(eku, 0),
+	    1) > 0);
+	assert_string_equal(oid, MIC_OID_KP_CARD);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	assert_int_equal(EVP_Digest(c->gen + 5, 65, dg, &dl, EVP_sha256(),
+	    NULL), 1);
+	assert_non_null(X509_get0_subject_key_id(x));
+	assert_int_equal(ASN1_STRING_length(X509_get0_subject_key_id(x)), 20);
+	assert_memory_equal(ASN1_STRING_get0_data(X509_get0_subject_key_id(x)),
+	    dg, 20);
+	assert_non_null(X509_get0_authority_key_id(x));
+	assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x),
+	    X509_get0_subject_key_id(ix)), 0);
+	subj = X509_get_subject_name(x);
+	assert_int_equal(X509_NAME_entry_count(subj), 4);
+	assert_int_equal(X509_NAME_get_text_by_NID((X509_NAME *)subj,
+	    NID_serialNumber, sn, sizeof(sn)), 32);
+	assert_string_equal(sn, c->cic);
+	assert_int_equal(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj,
+	    X509_NAME_get_index_by_NID(subj, NID_serialNumber, -1)))->type,
+	    V_ASN1_PRINTABLESTRING);
+	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(x),
+	    X509_get_subject_name(ix)), 0);
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x),
+	    X509_get0_notAfter(x)), 1);
+	assert_int_equal(days, 3653);
+	assert_int_equal(secs, 0);
+	OPENSSL_free(re);
+	OPENSSL_free(spki);
+	OPENSSL_free(want);
+	X509_free(ix);
+	X509_free(x);
+}
+
+/*
+ * The card certificate of a line's issuer: the TBSCertificate
+ * mic_cardcert_issue() makes, with UTCTime and GeneralizedTime dates; it
+ * reads as the card profile in OpenSSL and verifies as a terminal checks
+ * it; the same refusals hold.
+ */
+static void
+test_issuer_cardcert(void **state)
+{
+	struct fx *f = *state;
+	struct card *a = &f->a;
+	static const int64_t nb = 1700000000, na[] = { 2000000000,
+	    2700000000LL };
+	uint8_t ref[MIC_CERT_MAX], fast[MIC_CERT_MAX], again[MIC_CERT_MAX];
+	uint8_t g[80];
+	size_t rlen = 0, flen = 0, alen = 0;
+	mici_issuer *ci = NULL, *ds = NULL;
+	int64_t now;
+
+	assert_int_equal(mici_issuer_new(f->ci, f->ci_cert, f->ci_len, &ci),
+	    MIC_OK);
+	assert_int_equal(mici_issuer_new(f->ds, f->ds_cert, f->ds_len, &ds),
+	    MIC_OK);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(mic_cardcert_issue(f->ci, f->ci_cert,
+		    f->ci_len, a->gen, a->gen_len, a->cic, nb, na[i], ref,
+		    sizeof(ref), &rlen), MIC_OK);
+		assert_int_equal(mici_cardcert_issue(ci, a->gen, a->gen_len,
+		    a->cic, nb, na[i], fast, sizeof(fast), &flen), MIC_OK);
+		same_tbs(ref, rlen, fast, flen);
+		assert_int_equal(mici_cardcert_check(f->trust, fast, flen,
+		    a->cic, a->gen, a->gen_len), MIC_OK);
+		assert_int_equal(mic_cardcert_verify(f->trust, fast, flen,
+		    a->cic), MIC_OK);
+	}
+	/* From a given time to ten years on: each time a new serial number,
+	 * everything else the same. */
+	now = (int64_t)time(NULL);
+	assert_int_equal(mici_cardcert_issue(ci, a->gen, a->gen_len, a->cic,
+	    now, 0, fast, sizeof(fast), &flen), MIC_OK);
+	assert_int_equal(mici_cardcert_issue(ci, a->gen, a->gen_len, a->cic,
+	    now, 0, again, sizeof(again), &alen), MIC_OK);
+	same_tbs(fast, flen, again, alen);
+	check_card_x509(fast, flen, f->ci_cert, f->ci_len, a);
+	/* From now, as mic_perso_card() issues. */
+	assert_int_equal(mici_cardcert_issue(ci, a->gen, a->gen_len, a->cic,
+	    0, 0, fast, sizeof(fast), &flen), MIC_OK);
+	check_card_x509(fast, flen, f->ci_cert, f->ci_len, a);
+	assert_int_equal(mici_cardcert_check(f->trust, fast, flen, a->cic,
+	    a->gen, a->gen_len), MIC_OK);
+	assert_int_equal(mic_cardcert_check_key(fast, flen, a->gen,
+	    a->gen_len), MIC_OK);
+	assert_int_equal(mici_cardcert_check(f->trust, fast, flen, a->cic,
+	    f->b.gen, f->b.gen_len), MIC_ERR_CARD_KEY_MISMATCH);
+	assert_int_equal(mici_cardcert_check(f->trust, fast, flen, f->b.cic,
+	    a->gen, a->gen_len), MIC_ERR_CERT_SUBJECT);
+	/* One bit of the signature. */
+	memcpy(again, fast, flen);
+	again[flen - 1] ^= 0x01;
+	assert_int_not_equal(mic_cardcert_verify(f->trust, again, flen,
+	    a->cic), MIC_OK);
+	/* A point off the curve, bad codes, no dates, not a CA. */
+	memcpy(g, a->gen, a->gen_len);
+	g[69] ^= 0x01;
+	assert_int_equal(mici_cardcert_issue(ci, g, a->gen_len, a->cic, 0, 0,
+	    fast, sizeof(fast), &flen), MIC_ERR_CERT_FORMAT);
+	g[69] ^= 0x01;
+	g[5] = 0x02;
+	assert_int_equal(mici_cardcert_issue(ci, g, a->gen_len, a->cic, 0, 0,
+	    fast, sizeof(fast), &flen), MIC_ERR_RESPONSE);
+	assert_int_equal(mici_cardcert_issue(ci, a->gen, a->gen_len, "110100",
+	    0, 0, fast, sizeof(fast), &flen), MIC_ERR_INVALID_ARGUMENT);
+	/* Printable ASCII, but not a PrintableString: OpenSSL refuses it
+	 * for a serialNumber, on either way in. */
+	assert_int_equal(mic_cardcert_issue(f->ci, f->ci_cert, f->ci_len,
+	    a->gen, a->gen_len, "110100D156000001110001000000004_", 0, 0, ref,
+	    sizeof(ref), &rlen), MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mici_cardcert_issue(ci, a->gen, a->gen_len,
+	    "110100D156000001110001000000004_", 0, 0, fast, sizeof(fast),
+	    &flen), MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mici_cardcert_issue(ci, a->gen, a->gen_len, a->cic,
+	    nb, nb, fast, sizeof(fast), &flen), MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mici_cardcert_issue(ci, a->gen, a->gen_len, a->cic,
+	    0, 0, fast, 300, &flen), MIC_ERR_BUFFER_TOO_SMALL);
+	assert_int_equal(mici_cardcert_issue(ds, a->gen, a->gen_len, a->cic,
+	    0, 0, fast, sizeof(fast), &flen), MIC_ERR_CERT_PURPOSE);
+	mici_issuer_free(&ci);
+	mici_issuer_free(&ds);
+	mici_issuer_free(&ds);
+}
+
+/*
+ * OpenSSL's own verification of a SignedData's signature and content
+ * digest (as "openssl cms -verify -binary -no_signer_cert_verify"; the
+ * chain is mic_sod_verify()'s): the eContent it gives back.
+ */
+static size_t
+cms_verified(const uint8_t *sod, size_t len, uint8_t *out, size_t cap)
+{
+	const unsigned char *p = sod;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long n;
+
+	assert_non_null(cms);
+	assert_non_null(bio);
+	assert_ptr_equal(p, sod + len);
+	assert_int_equal(CMS_verify(cms, NULL, NULL, NULL, bio,
+	    CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY), 1);
+	n = BIO_get_mem_data(bio, &data);
+	assert_true(n > 0 && (size_t)n <= cap);
+	memcpy(out, data, (size_t)n);
+	BIO_free(bio);
+	CMS_ContentInfo_free(cms);
+	return (size_t)n;
+}
+
+/* EF.SOD of a line's document signer: mic_sod_build()'s SignedData. */
+static void
+test_issuer_sod(void **state)
+{
+	struct fx *f = *state;
+	struct card *a = &f->a;
+	uint8_t sod[MIC_SOD_MAX], padded[MIC_SOD_MAX];
+	uint8_t got[512], want[512];
+	size_t len = 0, n, k;
+	mici_issuer *ds = NULL, *bad = NULL;
+	const unsigned char *p;
+	CMS_ContentInfo *cms;
+	STACK_OF(X509) *certs;
+	unsigned char *der = NULL;
+
+	assert_int_equal(mici_issuer_new(f->ds, f->ds_cert, f->ds_len, &ds),
+	    MIC_OK);
+	assert_int_equal(mici_sod_build(ds, a->files, 4, a->chip, sod,
+	    sizeof(sod), &len), MIC_OK);
+	/* The public function's structure, the same security object. */
+	same_tree(sod, len, a->sod, a->sod_len);
+	n = cms_verified(sod, len, got, sizeof(got));
+	k = econtent(a->sod, a->sod_len, want, sizeof(want));
+	assert_int_equal(n, k);
+	assert_memory_equal(got, want, k);
+	/* The one certificate in it is the document signer's, as given. */
+	p = sod;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	assert_non_null(cms);
+	certs = CMS_get1_certs(cms);
+	assert_int_equal(sk_X509_num(certs), 1);
+	assert_int_equal(i2d_X509(sk_X509_value(certs, 0), &der),
+	    (int)f->ds_len);
+	assert_memory_equal(der, f->ds_cert, f->ds_len);
+	OPENSSL_free(der);
+	sk_X509_pop_free(certs, X509_free);
+	CMS_ContentInfo_free(cms);
+	/* As a terminal verifies it, and as a card holds it, zero padded. */
+	assert_int_equal(verify(f, a, sod, len), MIC_OK);
+	memset(padded, 0, sizeof(padded));
+	memcpy(padded, sod, len);
+	assert_int_equal(verify(f, a, padded, sizeof(padded)), MIC_OK);
+	assert_int_equal(verify(f, &f->b, sod, len), MIC_ERR_SOD_CHIP);
+	sod[len - 1] ^= 0x01;
+	assert_int_equal(verify(f, a, sod, len), MIC_ERR_SOD_SIGNATURE);
+	assert_int_equal(mici_sod_build(ds, a->files, 3, a->chip, sod,
+	    sizeof(sod), &len), MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mici_sod_build(ds, a->files, 4, a->chip, sod, 200,
+	    &len), MIC_ERR_BUFFER_TOO_SMALL);
+	/* A certificate that is not the key's is refused once, at set-up. */
+	assert_int_equal(mici_issuer_new(f->ds, f->ci_cert, f->ci_len, &bad),
+	    MIC_ERR_CERT_PURPOSE);
+	assert_null(bad);
+	assert_int_equal(mici_issuer_new(f->ds, (const uint8_t *)"\x30\x00", 2,
+	    &bad), MIC_ERR_CERT_FORMAT);
+	mici_issuer_free(&ds);
+}
+
+/*
+ * The trust store remembers verified chains: what it answers from memory
+ * is what it answers afresh, for good certificates and bad ones, at other
+ * times, and after the store changes.
+ */
+static void
+test_trust_cache(void **state)
+{
+	struct fx *f = *state;
+	struct card *a = &f->a;
+	static const char *const card_exts[] = {
+		"basicConstraints", "critical,CA:FALSE",
+		"keyUsage", "critical,digitalSignature,keyAgreement",
+		"subjectKeyIdentifier", "hash",
+		"authorityKeyIdentifier", "keyid:always",
+		"extendedKeyUsage", MIC_OID_KP_CARD,
+		NULL };
+	char *p = tt_path(f->dir, "card-issuer/cert.pem"), *tdir;
+	X509 *ci = tt_cert_x509(p), *forged;
+	EVP_PKEY *other = tt_genkey(MIC_SUITE_P256);
+	uint8_t der[MIC_CERT_MAX];
+	size_t dlen = 0;
+	mic_trust_t *warm = NULL, *cold = NULL;
+	mic_rc want;
+
+	free(p);
+	tdir = tt_path(f->dir, "trust");
+	assert_int_equal(mic_trust_load(&warm, tdir), MIC_OK);
+	/* Twice each: the second time from what the first one learned. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(mic_sod_verify(warm, a->sod, a->sod_len,
+		    a->files, 4, a->chip), MIC_OK);
+		assert_int_equal(mic_cardcert_verify(warm, a->cert, CERT_LEN,
+		    a->cic), MIC_OK);
+		assert_int_equal(mic_cert_verify(warm, a->cert, CERT_LEN,
+		    MIC_CERT_DOCUMENT_SIGNER), MIC_ERR_CERT_PURPOSE);
+		assert_int_equal(mic_cert_verify(warm, f->ds_cert, f->ds_len,
+		    MIC_CERT_CARD), MIC_ERR_CERT_PURPOSE);
+		assert_int_equal(mic_cert_verify(warm, f->ds_cert, f->ds_len,
+		    MIC_CERT_DOCUMENT_SIGNER), MIC_OK);
+	}
+	/* A card certificate in the card issuer's name, signed by another
+	 * key: the remembered issuer does not make it good. */
+	forged = tt_issue_raw(ci, other, other, "MIC Card", card_exts);
+	tt_der(forged, der, sizeof(der), &dlen);
+	assert_int_equal(mic_trust_load(&cold, tdir), MIC_OK);
+	want = mic_cert_verify(cold, der, dlen, MIC_CERT_CARD);
+	assert_int_not_equal(want, MIC_OK);
+	assert_int_equal(mic_cert_verify(warm, der, dlen, MIC_CERT_CARD), want);
+	/* In 2100 everything has expired, remembered or not. */
+	mic_trust_set_time(warm, 4102444800LL);
+	assert_int_equal(mic_cardcert_verify(warm, a->cert, CERT_LEN, a->cic),
+	    MIC_ERR_CERT_EXPIRED);
+	assert_int_equal(mic_cert_verify(warm, f->ds_cert, f->ds_len,
+	    MIC_CERT_DOCUMENT_SIGNER), MIC_ERR_CERT_EXPIRED);
+	assert_int_equal(mic_sod_verify(warm, a->sod, a->sod_len, a->files, 4,
+	    a->chip), MIC_ERR_CERT_EXPIRED);
+	/* Before the card was issued, too. */
+	mic_trust_set_time(warm, 946684800LL);
+	assert_int_equal(mic_cardcert_verify(warm, a->cert, CERT_LEN, a->cic),
+	    MIC_ERR_CERT_EXPIRED);
+	mic_trust_set_time(warm, 0);
+	assert_int_equal(mic_cardcert_verify(warm, a->cert, CERT_LEN, a->cic),
+	    MIC_OK);
+	/* A store that changes forgets; what it holds still verifies. */
+	assert_int_equal(mic_trust_add(warm, f->ci_cert, f->ci_len, 0),
+	    MIC_OK);
+	assert_int_equal(mic_sod_verify(warm, a->sod, a->sod_len, a->files, 4,
+	    a->chip), MIC_OK);
+	assert_int_equal(mic_cardcert_verify(warm, a->cert, CERT_LEN, a->cic),
+	    MIC_OK);
+	mic_trust_free(&cold);
+	mic_trust_free(&warm);
+	X509_free(forged);
+	X509_free(ci);
+	EVP_PKEY_free(other);
+	free(tdir);
+}
+
 /* The SM2 suite, end to end. */
 static void
 test_sm2(void **state)
@@ -832,6 +1256,33 @@ test_sm2(void **state)
 	free(t);
 	make_card(&f2, &f2.a, 7);
 	assert_int_equal(verify(&f2, &f2.a, f2.a.sod, f2.a.sod_len), MIC_OK);
+	{
+		/* A line's issuers, SM2: the public functions' structures. */
+		mici_issuer *ci = NULL, *ds = NULL;
+		uint8_t c2[MIC_CERT_MAX], r2[MIC_CERT_MAX];
+		size_t c2len = 0, r2len = 0, s2len = 0;
+		int64_t now = (int64_t)time(NULL);
+
+		assert_int_equal(mici_issuer_new(f2.ci, f2.ci_cert, f2.ci_len,
+		    &ci), MIC_OK);
+		assert_int_equal(mici_issuer_new(f2.ds, f2.ds_cert, f2.ds_len,
+		    &ds), MIC_OK);
+		assert_int_equal(mic_cardcert_issue(f2.ci, f2.ci_cert,
+		    f2.ci_len, f2.a.gen, f2.a.gen_len, f2.a.cic, now, 0, r2,
+		    sizeof(r2), &r2len), MIC_OK);
+		assert_int_equal(mici_cardcert_issue(ci, f2.a.gen, f2.a.gen_len,
+		    f2.a.cic, now, 0, c2, sizeof(c2), &c2len), MIC_OK);
+		same_tbs(r2, r2len, c2, c2len);
+		check_card_x509(c2, c2len, f2.ci_cert, f2.ci_len, &f2.a);
+		assert_int_equal(mici_cardcert_check(f2.trust, c2, c2len,
+		    f2.a.cic, f2.a.gen, f2.a.gen_len), MIC_OK);
+		assert_int_equal(mici_sod_build(ds, f2.a.files, 4, f2.a.chip,
+		    s, sizeof(s), &s2len), MIC_OK);
+		same_tree(s, s2len, f2.a.sod, f2.a.sod_len);
+		assert_int_equal(verify(&f2, &f2.a, s, s2len), MIC_OK);
+		mici_issuer_free(&ci);
+		mici_issuer_free(&ds);
+	}
 	n = econtent(f2.a.sod, f2.a.sod_len, content, sizeof(content));
 	assert_int_equal(mici_sod_content_parse(content, n, &sc), MIC_OK);
 	assert_int_equal(sc.suite, MIC_SUITE_SM2);
@@ -930,6 +1381,9 @@ main(void)
 		cmocka_unit_test(test_card_cert),
 		cmocka_unit_test(test_content_parser),
 		cmocka_unit_test(test_sm2),
+		cmocka_unit_test(test_issuer_cardcert),
+		cmocka_unit_test(test_issuer_sod),
+		cmocka_unit_test(test_trust_cache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,7 +1,20 @@
 /*
- * Data preparation on the host, per card, against what its public-key
- * operations alone would allow; and the APDUs and bytes of one card
- * against the fewest the card profile allows.
+ * The issuance line's host CPU per card, and the APDUs and bytes of one
+ * card against the fewest the card profile allows.
+ *
+ * Two CPU figures, both on mic_perso_card() itself:
+ *   - data preparation, the project's requirement: the CPU time
+ *     mic_perso_card() spends building the card's data (EF.CARD,
+ *     EF.HOLDER, EF.INSURANCE, the transport PIN, the card certificate over
+ *     the key the card generated, EF.SOD), read by libmic's internal clock
+ *     hook (mici_perso_set_prep_clock()) around exactly those steps; the
+ *     bound is the raw ECDSA sign rate / 2, two signatures a card;
+ *   - the whole card, for reference: all of mic_perso_card()'s host side
+ *     (SCP11a, the preparation, STORE DATA, read-back verification,
+ *     SCP11b) against all the public-key operations such a card needs.
+ * And, to say where the preparation's time goes, its two signed steps
+ * (the card certificate, EF.SOD) timed alone and warm through the same
+ * internal calls, and its first step (the files and the PIN) apart.
  *
  * Cards are blank in-process cards (vcard) provisioned as the chip factory
  * does it, personalized with mic_perso_card() over mic_tx_new_inproc. The
@@ -29,11 +42,15 @@
 #include <mic/card.h>
 #include <mic/perso.h>
 #include <mic/pki.h>
+#include <mic/profile.h>
+#include <mic/sod.h>
 #include <mic/tlv.h>
 #include <mic/tx.h>
 
 #include "benchutil.h"
+#include "mici.h"
 #include "pkcount.h"
+#include "trust_int.h"
 
 #define APPS 16
 #define EF_SOD_SIZE 2048     /* docs/card-profile.md section 1 */
@@ -72,6 +89,136 @@ set_extended(mic_tx_t *tx)
 	caps.reader_extended = 1;
 	caps.card_extended = 1;
 	mic_tx_set_caps(tx, &caps);
+}
+
+/*
+ * The clock mic_perso_card() reads at the start and at the end of each
+ * data-preparation step: this thread's CPU time, and on the way the
+ * public-key operations counted in between.
+ */
+static unsigned long prep_pk[PK_KINDS], prep_at[PK_KINDS];
+static int prep_inside;
+/* The first of a card's two steps apart (the files and the PIN, before
+ * any card traffic): its CPU seconds over all cards since the last reset,
+ * and where a card is in its four clock reads. */
+static double prep_files, prep_t0;
+static int prep_reads;
+
+static double
+prep_clock(void)
+{
+	unsigned long now[PK_KINDS];
+	double t;
+
+	pk_count_get(now);
+	for (int i = 0; i < PK_KINDS; i++) {
+		if (prep_inside)
+			prep_pk[i] += now[i] - prep_at[i];
+		prep_at[i] = now[i];
+	}
+	prep_inside = !prep_inside;
+	t = bu_thread_cpu();
+	if (prep_reads == 0)
+		prep_t0 = t;
+	else if (prep_reads == 1)
+		prep_files += t - prep_t0;
+	prep_reads++;
+	return t;
+}
+
+/* --- the two signed steps alone ------------------------------------------ */
+
+/*
+ * The card certificate and EF.SOD as mic_perso_card() makes them
+ * (mici_cardcert_issue(), mici_sod_build(), issuers set up once), timed
+ * alone and warm, in the rounds with the raw rates: what each costs beyond
+ * its one signature, without the card traffic around it.
+ */
+struct steps {
+	mic_keyprov_t *ci_kp, *ds_kp;
+	mici_issuer *ci, *ds;
+	uint8_t gen[70];
+	uint8_t f_card[MIC_EF_CARD_SIZE], f_holder[MIC_EF_HOLDER_SIZE];
+	uint8_t f_ins[MIC_EF_INSURANCE_SIZE], f_cert[MIC_EF_CERT_SIZE];
+	uint8_t chip[MIC_CHIP_SERIAL_LEN];
+	mic_sod_file files[4];
+};
+
+static void
+steps_free(struct steps *s)
+{
+	mici_issuer_free(&s->ci);
+	mici_issuer_free(&s->ds);
+	mic_keyprov_free(&s->ci_kp);
+	mic_keyprov_free(&s->ds_kp);
+}
+
+/* @p pub: a card's point, for the certificate. */
+static int
+steps_init(struct steps *s, const char *dir, const uint8_t pub[65])
+{
+	uint8_t cert[MIC_CERT_MAX];
+	size_t len = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (mic_pki_load(dir, MIC_CERT_CARD_ISSUER, NULL, NULL, NULL, NULL,
+	    &s->ci_kp, cert, sizeof(cert), &len) != MIC_OK ||
+	    mici_issuer_new(s->ci_kp, cert, len, &s->ci) != MIC_OK ||
+	    mic_pki_load(dir, MIC_CERT_DOCUMENT_SIGNER, NULL, NULL, NULL, NULL,
+	    &s->ds_kp, cert, sizeof(cert), &len) != MIC_OK ||
+	    mici_issuer_new(s->ds_kp, cert, len, &s->ds) != MIC_OK) {
+		fprintf(stderr, "bench_perso: cannot set up the issuers\n");
+		steps_free(s);
+		return -1;
+	}
+	memcpy(s->gen, "\x7F\x49\x43\x86\x41", 5);
+	memcpy(s->gen + 5, pub, 65);
+	/* Only the files' sizes change the cost. */
+	memset(s->f_card, 0x11, sizeof(s->f_card));
+	memset(s->f_holder, 0x22, sizeof(s->f_holder));
+	memset(s->f_ins, 0x33, sizeof(s->f_ins));
+	memset(s->f_cert, 0x44, sizeof(s->f_cert));
+	memset(s->chip, 0x55, sizeof(s->chip));
+	s->files[0] = (mic_sod_file){ MIC_SOD_SFI_CARD, s->f_card,
+	    sizeof(s->f_card) };
+	s->files[1] = (mic_sod_file){ MIC_SOD_SFI_HOLDER, s->f_holder,
+	    sizeof(s->f_holder) };
+	s->files[2] = (mic_sod_file){ MIC_SOD_SFI_INSURANCE, s->f_ins,
+	    sizeof(s->f_ins) };
+	s->files[3] = (mic_sod_file){ MIC_SOD_SFI_CERT, s->f_cert,
+	    sizeof(s->f_cert) };
+	return 0;
+}
+
+/* CPU seconds per card certificate, or a negative value. */
+static double
+step_cardcert(struct steps *s, int n)
+{
+	static const char cic[] = "110100D1560000011100010000000042";
+	uint8_t out[MIC_EF_CERT_SIZE];
+	size_t len;
+	double t0 = bu_thread_cpu();
+
+	for (int i = 0; i < n; i++)
+		if (mici_cardcert_issue(s->ci, s->gen, sizeof(s->gen), cic, 0,
+		    0, out, sizeof(out), &len) != MIC_OK)
+			return -1;
+	return (bu_thread_cpu() - t0) / n;
+}
+
+/* CPU seconds per EF.SOD, or a negative value. */
+static double
+step_sod(struct steps *s, int n)
+{
+	uint8_t out[EF_SOD_SIZE];
+	size_t len;
+	double t0 = bu_thread_cpu();
+
+	for (int i = 0; i < n; i++)
+		if (mici_sod_build(s->ds, s->files, NELEM(s->files), s->chip,
+		    out, sizeof(out), &len) != MIC_OK)
+			return -1;
+	return (bu_thread_cpu() - t0) / n;
 }
 
 /* --- raw OpenSSL operations ---------------------------------------------- */
@@ -492,10 +639,11 @@ out:
 
 /*
  * Personalize one new card; @p host and @p card get the CPU seconds of
- * each side, @p tl the exchange by step if not NULL.
+ * each side, @p prep the host's for data preparation, @p tl the exchange
+ * by step if not NULL.
  */
 static int
-one_card(struct ctx *c, int ext, double *host, double *card,
+one_card(struct ctx *c, int ext, double *host, double *card, double *prep,
     struct tally *tl, mic_perso_result_t **keep, struct link *keep_link,
     mic_tx_t **keep_tx)
 {
@@ -523,12 +671,16 @@ one_card(struct ctx *c, int ext, double *host, double *card,
 		memset(tl, 0, sizeof(*tl));
 		mic_tx_set_trace(tx, trace_fn, tl);
 	}
+	*prep = 0;
+	prep_reads = 0;
+	mici_perso_set_prep_clock(prep_clock, prep);
 	pk_count_on(1);
 	t0 = bu_thread_cpu();
 	rc = mic_perso_card(c->cfg, tx, c->apps[c->serial % APPS],
 	    c->serial + 1, &res);
 	t1 = bu_thread_cpu();
 	pk_count_on(0);
+	mici_perso_set_prep_clock(NULL, NULL);
 	c->serial++;
 	if (rc != MIC_OK) {
 		fprintf(stderr, "bench_perso: mic_perso_card: %s\n",
@@ -610,21 +762,21 @@ report_apdus(struct ctx *c)
 	mic_perso_result_t *res = NULL;
 	struct link l = { NULL, 0 };
 	mic_tx_t *tx = NULL;
-	double h, k;
+	double h, k, d;
 	unsigned long tot_a[2] = { 0, 0 }, tot_b[2] = { 0, 0 };
 	unsigned long min_a[2] = { 0, 0 }, min_b[2] = { 0, 0 };
 	const char *path[2] = { "short", "ext" };
 	int rc = -1;
 
 	/* The extended path first: its card is kept to take the sizes. */
-	if (one_card(c, 1, &h, &k, &tl[1], &res, &l, &tx) != 0)
+	if (one_card(c, 1, &h, &k, &d, &tl[1], &res, &l, &tx) != 0)
 		return -1;
 	if (card_sizes(c, tx, &s) != 0)
 		goto out;
 	mic_perso_result_free(&res);
 	mic_tx_free(&tx);
 	vc_card_free(&l.card);
-	if (one_card(c, 0, &h, &k, &tl[0], &res, &l, &tx) != 0)
+	if (one_card(c, 0, &h, &k, &d, &tl[0], &res, &l, &tx) != 0)
 		return -1;
 	for (int p = 0; p < 2; p++) {
 		minimum(&s, p, min[p]);
@@ -676,7 +828,7 @@ out:
 }
 
 enum raw { R_SIGN_CI, R_SIGN_DS, R_VER_CI, R_VER_DS, R_ECDH, R_KEYGEN,
-	R_PUBCHECK, R_N };
+	R_PUBCHECK, R_CARDCERT, R_SOD, R_N };
 
 int
 main(int argc, char **argv)
@@ -685,11 +837,13 @@ main(int argc, char **argv)
 	int cards = argc > 2 ? atoi(argv[2]) : 30;
 	int ops = argc > 3 ? atoi(argv[3]) : 200;
 	struct ctx c;
+	struct steps st;
+	int have_steps = 0;
 	EVP_PKEY *ci = NULL, *ds = NULL, *term = NULL, *ci_pub = NULL;
 	EVP_PKEY *ds_pub = NULL, *sd = NULL;
 	vc_card *probe = NULL;
 	uint8_t pub[65];
-	double *raw[R_N], *host, *card, t[R_N], h, k, clk;
+	double *raw[R_N], *host, *card, *prep, t[R_N], h, k, d, clk;
 	unsigned long pk[PK_KINDS];
 	double per[PK_KINDS], t_min, t_sign2, t_lib;
 	long total = 0;
@@ -709,7 +863,8 @@ main(int argc, char **argv)
 			return 1;
 	host = calloc((size_t)rounds, sizeof(double));
 	card = calloc((size_t)rounds, sizeof(double));
-	if (host == NULL || card == NULL ||
+	prep = calloc((size_t)rounds, sizeof(double));
+	if (host == NULL || card == NULL || prep == NULL ||
 	    (c.dir = bu_tmpdir("bench-perso")) == NULL ||
 	    bu_pki(c.dir) != 0 || load_apps(&c) != 0 ||
 	    bu_factory_new(&c.fac, c.dir) != 0)
@@ -728,6 +883,9 @@ main(int argc, char **argv)
 	    bu_factory_card(c.fac, "BENCH-PEER", &probe, pub) != 0 ||
 	    (sd = point_key(pub)) == NULL)
 		goto out;
+	if (steps_init(&st, c.dir, pub) != 0)
+		goto out;
+	have_steps = 1;
 
 	/* The counter must see one of each raw operation, or the linker
 	 * did not route libcrypto's calls through pkcount.c. */
@@ -762,12 +920,15 @@ main(int argc, char **argv)
 	}
 
 	/* Warm up both sides: first-use costs are not per-card costs. */
-	if (one_card(&c, 0, &h, &k, NULL, NULL, NULL, NULL) != 0 ||
-	    raw_sign(ci, 20) < 0)
+	if (one_card(&c, 0, &h, &k, &d, NULL, NULL, NULL, NULL) != 0 ||
+	    raw_sign(ci, 20) < 0 || step_cardcert(&st, 20) < 0 ||
+	    step_sod(&st, 20) < 0)
 		goto out;
 	pk_count_reset();
+	memset(prep_pk, 0, sizeof(prep_pk));
+	prep_files = 0;
 	for (int r = 0; r < rounds; r++) {
-		double sh = 0, sk = 0;
+		double sh = 0, sk = 0, sp = 0;
 
 		raw[R_SIGN_CI][r] = raw_sign(ci, ops);
 		raw[R_SIGN_DS][r] = raw_sign(ds, ops);
@@ -776,6 +937,8 @@ main(int argc, char **argv)
 		raw[R_ECDH][r] = raw_ecdh(term, sd, ops);
 		raw[R_KEYGEN][r] = raw_keygen(ops);
 		raw[R_PUBCHECK][r] = raw_pubcheck(sd, ops);
+		raw[R_CARDCERT][r] = step_cardcert(&st, ops);
+		raw[R_SOD][r] = step_sod(&st, ops);
 		for (int i = 0; i < R_N; i++)
 			if (raw[i][r] <= 0) {
 				fprintf(stderr, "bench_perso: raw operation "
@@ -783,21 +946,31 @@ main(int argc, char **argv)
 				goto out;
 			}
 		for (int i = 0; i < cards; i++) {
-			if (one_card(&c, 0, &h, &k, NULL, NULL, NULL,
+			if (one_card(&c, 0, &h, &k, &d, NULL, NULL, NULL,
 			    NULL) != 0)
 				goto out;
 			sh += h;
 			sk += k;
+			sp += d;
 			total++;
 		}
 		host[r] = sh / cards;
 		card[r] = sk / cards;
+		prep[r] = sp / cards;
 	}
 	pk_count_get(pk);
 	for (int i = 0; i < R_N; i++)
 		t[i] = bu_median(raw[i], (size_t)rounds);
 	h = bu_median(host, (size_t)rounds);
 	k = bu_median(card, (size_t)rounds);
+	d = bu_median(prep, (size_t)rounds);
+	/* A hook that no longer reads the clock would pass for infinitely
+	 * fast preparation. */
+	if (d <= 0 || prep_pk[PK_SIGN] == 0) {
+		fprintf(stderr, "bench_perso: mic_perso_card() reported no "
+		    "data preparation\n");
+		goto out;
+	}
 	/* What one timer read costs: each APDU adds two around the card. */
 	clk = bu_thread_cpu();
 	for (int i = 0; i < 10000; i++)
@@ -831,6 +1004,21 @@ main(int argc, char **argv)
 	printf("bound_cards_per_s_sign_only=%.0f\n", 1 / t_sign2);
 	printf("bound_cards_per_s_all_pk=%.0f\n", 1 / t_min);
 	printf("bound_all_pk_ms_per_card=%.3f\n", t_min * 1e3);
+	/* Data preparation against sign rate / 2: two signatures a card. */
+	printf("prep_cpu_ms_per_card=%.4f\n", d * 1e3);
+	printf("prep_cards_per_s=%.0f\n", 1 / d);
+	printf("ratio_prep_vs_sign=%.3f\n", t_sign2 / d);
+	printf("prep_pk_sign=%.4g\nprep_pk_verify=%.4g\n",
+	    (double)prep_pk[PK_SIGN] / (double)total,
+	    (double)prep_pk[PK_VERIFY] / (double)total);
+	printf("prep_pk_pubcheck=%.4g\n",
+	    (double)prep_pk[PK_PUBCHECK] / (double)total);
+	/* The two signed steps alone, warm: each is one signature and
+	 * OpenSSL's X.509 or CMS code around it. */
+	printf("step_cardcert_us=%.1f\nstep_sod_us=%.1f\n",
+	    t[R_CARDCERT] * 1e6, t[R_SOD] * 1e6);
+	/* Of the data preparation, the files and the PIN (a mean). */
+	printf("prep_files_us=%.1f\n", prep_files / (double)total * 1e6);
 	printf("host_cpu_ms_per_card=%.3f\n", h * 1e3);
 	printf("card_cpu_ms_per_card=%.3f\n", k * 1e3);
 	printf("libmic_host_cards_per_s=%.0f\n", 1 / h);
@@ -854,6 +1042,8 @@ out:
 	EVP_PKEY_free(ds_pub);
 	EVP_PKEY_free(sd);
 	vc_card_free(&probe);
+	if (have_steps)
+		steps_free(&st);
 	for (int i = 0; i < APPS; i++)
 		mic_application_free(&c.apps[i]);
 	mic_perso_cfg_free(&c.cfg);
@@ -865,5 +1055,6 @@ out:
 		free(raw[i]);
 	free(host);
 	free(card);
+	free(prep);
 	return ret;
 }

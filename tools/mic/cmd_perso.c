@@ -29,7 +29,7 @@ static void
 perso_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: mic perso --batch FILE --journal FILE.db --pki DIR\n"
+	    "usage: mic perso --journal FILE.db --pki DIR [--batch FILE]\n"
 	    "                 [--readers all|LIST] [--terminal NAME]\n"
 	    "                 [--issuer-key URI] [--ds-key URI]\n"
 	    "                 [--pin-mailer FILE] [--bureau-code NNN]\n"
@@ -500,7 +500,8 @@ setup_cfg(const struct opts *o, mic_perso_cfg_t **cfg)
 	mic_rc rc;
 
 	if ((rc = mic_perso_cfg_load(cfg, o->pki, o->terminal)) != MIC_OK) {
-		tool_fail("perso", "loading the bureau's PKI", rc);
+		fprintf(stderr, "mic perso: the bureau's PKI %s (terminal %s): "
+		    "%s\n", o->pki, o->terminal, mic_strerror(rc));
 		return rc;
 	}
 	if (o->issuer_key != NULL && (rc = mic_perso_cfg_set_key(*cfg,

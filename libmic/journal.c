@@ -96,9 +96,14 @@ static const char schema_v1[] =
 	" SELECT RAISE(ABORT, 'journal: applications are never deleted'); END;"
 	"CREATE TRIGGER attempt_keep BEFORE DELETE ON attempt BEGIN"
 	" SELECT RAISE(ABORT, 'journal: attempts are never deleted'); END;"
-	"CREATE TRIGGER application_key BEFORE UPDATE OF app_id, ssn, seq,"
-	" data ON application BEGIN"
+	"CREATE TRIGGER application_key BEFORE UPDATE OF app_id, ssn, seq"
+	" ON application BEGIN"
 	" SELECT RAISE(ABORT, 'journal: an application keeps its keys'); END;"
+	/* Data, once there, is what was checked and maybe written to a card;
+	 * an application enqueued by its keys alone may get it later. */
+	"CREATE TRIGGER application_data BEFORE UPDATE OF data ON application"
+	" WHEN OLD.data IS NOT NULL BEGIN"
+	" SELECT RAISE(ABORT, 'journal: an application keeps its data'); END;"
 	"CREATE TRIGGER application_final BEFORE UPDATE ON application"
 	" WHEN OLD.state IN ('issued','rejected_invalid') BEGIN"
 	" SELECT RAISE(ABORT, 'journal: the application is final'); END;"
@@ -147,6 +152,7 @@ enum stmt {
 	S_COUNT_OUTCOMES,
 	S_FAILURES,
 	S_APP_DATA,
+	S_APP_SET_DATA,
 	S_CHIP_HISTORY,
 	S_NSTMT
 };
@@ -190,6 +196,8 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    "finished_at, reason FROM attempt WHERE outcome = 'failed' "
 	    "ORDER BY id",
 	[S_APP_DATA] = "SELECT data FROM application WHERE app_id = ?1",
+	[S_APP_SET_DATA] = "UPDATE application SET data = ?2 WHERE app_id = ?1"
+	    " AND data IS NULL AND state NOT IN ('issued','rejected_invalid')",
 	[S_CHIP_HISTORY] = "SELECT count(*) FILTER (WHERE outcome = 'failed'),"
 	    " count(*) FILTER (WHERE outcome = 'issued') FROM attempt"
 	    " WHERE chip_serial = ?1",
@@ -565,7 +573,8 @@ reject(mic_journal_t *j, const char *app_id, const char *reason)
  * An application id enqueued again must bring the data it came with: the
  * same batch run twice is fine, a changed application under an old id is
  * a mistake that would otherwise be dropped without a word. Without data
- * (mic_journal_enqueue) there is nothing to compare.
+ * (mic_journal_enqueue) there is nothing to compare; an application that
+ * had none gets this data.
  */
 static mic_rc
 same_data(mic_journal_t *j, const char *app_id, const char *data)
@@ -573,7 +582,7 @@ same_data(mic_journal_t *j, const char *app_id, const char *data)
 	sqlite3_stmt *st;
 	const unsigned char *have;
 	mic_rc rc;
-	int src;
+	int src, st_null;
 
 	if (data == NULL)
 		return MIC_OK;
@@ -585,10 +594,22 @@ same_data(mic_journal_t *j, const char *app_id, const char *data)
 	have = sqlite3_column_text(st, 0);
 	rc = have != NULL && strcmp((const char *)have, data) != 0 ?
 	    MIC_ERR_DUPLICATE : MIC_OK;
+	st_null = have == NULL;
 	sqlite3_reset(st);
-	if (rc != MIC_OK)
+	if (rc != MIC_OK) {
 		mici_debug("journal: %s is in the journal with other data",
 		    app_id);
+		return rc;
+	}
+	/* Enqueued by its keys alone before: the data comes now. A final
+	 * application needs none. */
+	if (st_null) {
+		st = stmt(j, S_APP_SET_DATA);
+		if ((rc = bind_text(j, st, 1, app_id)) != MIC_OK ||
+		    (rc = bind_text(j, st, 2, data)) != MIC_OK)
+			return rc;
+		rc = run(j, st, "app_set_data");
+	}
 	return rc;
 }
 

@@ -117,7 +117,8 @@ mic_rc mic_journal_enqueue(mic_journal_t *j, const char *app_id,
  * (mic_application_json()) for mic_journal_app_data(). As
  * mic_journal_enqueue(); in addition, the same application id enqueued
  * again with other data is refused (MIC_ERR_DUPLICATE): a corrected
- * application needs a new id.
+ * application needs a new id. An application enqueued before by
+ * mic_journal_enqueue() alone, and not final, gets its data now.
  * @retval MIC_OK, MIC_ERR_LIVE_CARD, MIC_ERR_DUPLICATE,
  *         MIC_ERR_INVALID_ARGUMENT, MIC_ERR_JOURNAL, MIC_ERR_TIMEOUT
  */

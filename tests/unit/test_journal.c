@@ -719,6 +719,21 @@ test_app_data(void **state)
 	assert_int_equal(mic_journal_app_data(j, "NOBODY", &json),
 	    MIC_ERR_NOT_FOUND);
 	assert_null(json);
+	/* Enqueued by its keys first, with its data later: it gets it, once. */
+	other = app_of(51, NULL);
+	assert_int_equal(mic_journal_enqueue(j, "APP00051",
+	    mic_holder_ssn(mic_application_holder(other))), MIC_OK);
+	assert_int_equal(mic_journal_app_data(j, "APP00051", &json),
+	    MIC_ERR_NOT_FOUND);
+	assert_int_equal(mic_journal_enqueue_app(j, other), MIC_OK);
+	mic_application_free(&other);
+	assert_int_equal(mic_journal_app_data(j, "APP00051", &json), MIC_OK);
+	assert_non_null(strstr(json, "\"Person 51\""));
+	free(json);
+	json = NULL;
+	other = app_of(51, "Someone Else");
+	assert_int_equal(mic_journal_enqueue_app(j, other), MIC_ERR_DUPLICATE);
+	mic_application_free(&other);
 	assert_int_equal(mic_journal_app_data(NULL, "APP00003", &json),
 	    MIC_ERR_INVALID_ARGUMENT);
 	assert_int_equal(mic_journal_app_data(j, NULL, &json),
@@ -730,9 +745,9 @@ test_app_data(void **state)
 	assert_int_equal(mic_journal_enqueue_app(NULL, app),
 	    MIC_ERR_INVALID_ARGUMENT);
 
-	/* Ten, APP00003 among them, APP00020 and BARE. */
+	/* Ten, APP00003 among them, APP00020, BARE and APP00051. */
 	assert_int_equal(mic_journal_stats_get(j, &st), MIC_OK);
-	assert_int_equal(st.queued, 12);
+	assert_int_equal(st.queued, 13);
 	mic_application_free(&app);
 	mic_journal_free(&j);
 	/* The data never changes behind the journal's back either. */

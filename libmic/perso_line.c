@@ -687,12 +687,17 @@ attempt(struct reader *r, const mic_application_t *app)
 			reader_down(r, rc);
 			return -1;
 		}
-		/* Two readers raced on one holder: the journal failed this
-		 * attempt and rejected the application. Void the card. */
+		/* The schema refused a second issued card: for the holder
+		 * (two readers raced; the application is rejected), or for
+		 * the chip or card id (the application is queued again).
+		 * The journal failed this attempt: void the card. */
 		ev.kind = MIC_PERSO_EV_FAILED;
 		ev.rc = rc;
-		ev.rejected = 1;
-		ev.reason = "issued twice in a race: void this card";
+		ev.rejected = rc == MIC_ERR_LIVE_CARD;
+		ev.reason = rc == MIC_ERR_LIVE_CARD ? "the holder was issued a "
+		    "card by another reader meanwhile: void this card" :
+		    "the chip or the card id already has an issued card: "
+		    "void this card";
 		emit(line, &ev);
 		return let_go(r, ev.reason) == 0 || !r->down ? 0 : -1;
 	}

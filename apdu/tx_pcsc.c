@@ -562,6 +562,19 @@ mic_pcsc_open_external(mic_tx_t **out, SCARDCONTEXT ctx, SCARDHANDLE card)
 	return MIC_OK;
 }
 
+/* @p d becomes now plus @p ms on the monotonic clock. */
+static void
+deadline_in(struct timespec *d, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += ms / 1000;
+	d->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (d->tv_nsec >= 1000000000) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000;
+	}
+}
+
 static long
 ms_left(const struct timespec *deadline)
 {
@@ -639,13 +652,7 @@ mic_pcsc_wait_card(const char *reader, unsigned timeout_ms, char *name,
 
 	if (name != NULL && name_cap == 0)
 		return MIC_ERR_INVALID_ARGUMENT;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	deadline_in(&deadline, timeout_ms);
 	if ((rc = establish(&ctx)) != MIC_OK)
 		return rc;
 	/* Each round ends on a state change or the deadline; both bounded. */
@@ -680,13 +687,7 @@ mic_pcsc_wait_removal(const char *reader, unsigned timeout_ms)
 
 	if (reader == NULL)
 		return MIC_ERR_INVALID_ARGUMENT;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	deadline_in(&deadline, timeout_ms);
 	if ((rc = establish(&ctx)) != MIC_OK)
 		return rc;
 	memset(&st, 0, sizeof(st));

@@ -463,22 +463,6 @@ mic_perso_result_bytes(const mic_perso_result_t *res)
 
 /* --- building the files ----------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * algorithm): timegm() is not C11, and mktime() would add the zone. */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static unsigned
 num(const char *s, size_t n)
 {
@@ -502,7 +486,7 @@ expiry(const char *issued, unsigned years, char out[9], int64_t *not_after)
 	    y % 400 == 0))
 		d = 28;
 	snprintf(out, 9, "%04u%02u%02u", y % 10000, m % 100, d % 100);
-	*not_after = days_from_civil(y, m, d) * 86400 + 86399;
+	*not_after = mici_days_from_civil(y, m, d) * 86400 + 86399;
 }
 
 /* Uniform random digits: bytes of 250 and over are drawn again, so that

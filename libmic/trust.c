@@ -842,9 +842,10 @@ vcache_clear(mic_trust_t *t)
 	t->ncache = 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * algorithm): timegm() is not C11, and mktime() would add the zone. */
+int64_t
+mici_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	int64_t era;
 	unsigned yoe, doy, doe;
@@ -864,7 +865,7 @@ asn1_seconds(const ASN1_TIME *a, int64_t *out)
 
 	if (a == NULL || ASN1_TIME_to_tm(a, &tm) != 1)
 		return 0;
-	*out = days_from_civil((int64_t)tm.tm_year + 1900,
+	*out = mici_days_from_civil((int64_t)tm.tm_year + 1900,
 	    (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) * 86400 +
 	    tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 	return 1;

@@ -84,6 +84,9 @@ mic_rc mici_cert_verify(const mic_trust_t *t, X509 *leaf,
 mic_rc mici_cert_build(X509 *x, const mic_cert_params *prm, X509 *ix,
     EVP_PKEY *ikey, mic_suite isuite, const EVP_MD_CTX *sign);
 
+/** Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t mici_days_from_civil(int64_t y, unsigned m, unsigned d);
+
 /** Write @p len bytes to @p path atomically (temp file, fsync, rename). */
 mic_rc mici_write_file(const char *path, const void *data, size_t len,
     unsigned mode, int force);

@@ -52,6 +52,9 @@ mic_rc mici_atr_parse(const uint8_t *atr, size_t len, mici_atr_info *out);
 struct mic_tx;
 void *mici_tx_io(struct mic_tx *tx, void (*close)(void *));
 
+/* The value of one hex digit, either case; -1 for anything else. */
+int mici_hexval(int c);
+
 mic_rc mici_hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len);
 
 #endif

@@ -34,8 +34,8 @@ mici_debug(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int
-hexval(char c)
+int
+mici_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -62,7 +62,7 @@ mici_hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len)
 				return MIC_ERR_INVALID_ARGUMENT;
 			continue;
 		}
-		if ((v = hexval(*s)) < 0)
+		if ((v = mici_hexval((unsigned char)*s)) < 0)
 			return MIC_ERR_INVALID_ARGUMENT;
 		if (hi < 0) {
 			hi = v;

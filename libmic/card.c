@@ -22,6 +22,7 @@
 
 #define INS_SELECT 0xA4u
 #define INS_READ_BINARY 0xB0u
+#define READ_CHUNK 256u    /* a short READ BINARY returns at most 256 bytes */
 #define INS_READ_RECORD 0xB2u
 #define INS_VERIFY 0x20u
 #define P1_BY_DF_NAME 0x04u
@@ -533,4 +534,46 @@ int
 mic_card_pin_verified(const mic_card_t *card)
 {
 	return card != NULL && card->pin_verified;
+}
+
+/* Does the path carry extended Lc/Le (the card says so, profile 6)? */
+static int
+path_extended(mic_tx_t *tx)
+{
+	mic_tx_caps caps;
+
+	mic_tx_get_caps(tx, &caps);
+	return caps.reader_extended && caps.card_extended;
+}
+
+mic_rc
+mic_card_read_file(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t size)
+{
+	mic_apdu a = { .cla = 0x00, .ins = INS_READ_BINARY };
+	size_t off = 0, n, chunk;
+	mic_rc rc;
+
+	if (tx == NULL || (buf == NULL && size > 0) || sfi < 1 || sfi > 30 ||
+	    size > 0x7FFF + 1)
+		return MIC_ERR_INVALID_ARGUMENT;
+	chunk = path_extended(tx) ? MIC_APDU_NE_MAX_EXT : READ_CHUNK;
+	while (off < size) {
+		a.ne = size - off < chunk ? size - off : chunk;
+		if (off == 0) {
+			a.p1 = (uint8_t)(0x80 | sfi);
+			a.p2 = 0;
+		} else {
+			a.p1 = (uint8_t)(off >> 8);
+			a.p2 = (uint8_t)off;
+		}
+		if ((rc = mic_tx_command(tx, &a, buf + off, size - off,
+		    &n)) != MIC_OK)
+			return rc;
+		/* A path that gives less at a time (caps.max_ne) gets the
+		 * rest asked for by offset; nothing at all is an error. */
+		if (n == 0 || n > a.ne)
+			return MIC_ERR_RESPONSE;
+		off += n;
+	}
+	return MIC_OK;
 }

@@ -54,18 +54,6 @@ struct mic_keyprov {
 #endif
 };
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode @p n bytes of @p s into @p out (RFC 3986 2.1). A decoded
  * NUL is refused: every value here ends up in a C string.
@@ -82,8 +70,8 @@ pct_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len)
 		if (c == '%') {
 			if (n - i < 3)
 				goto bad;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
+			hi = mici_hexval((unsigned char)s[i + 1]);
+			lo = mici_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			c = (uint8_t)(hi << 4 | lo);

@@ -35,7 +35,6 @@
 #define OCE_KID 0x10
 
 #define EF_SOD_SIZE 2048   /* docs/card-profile.md section 1 */
-#define READ_CHUNK 256     /* a short READ BINARY returns at most 256 bytes */
 #define PERSO_DGIS 6
 /* Profile 3: the card assembles at most 4096 bytes of a command; under
  * secure messaging (secure-messaging.md 2) the data grows by the padding
@@ -742,56 +741,13 @@ store_all(struct perso *p)
 	return MIC_OK;
 }
 
-/* Does the path carry extended Lc/Le (the card says so, profile 6)? */
-static int
-extended(mic_tx_t *tx)
-{
-	mic_tx_caps caps;
-
-	mic_tx_get_caps(tx, &caps);
-	return caps.reader_extended && caps.card_extended;
-}
-
-/*
- * The whole file @p sfi, @p size bytes: READ BINARY by SFI for the first
- * part (which makes it the current EF), then by offset in P1-P2. With
- * extended length that is one command; a path that gives less at a time
- * (caps.max_ne) gets the rest asked for by offset.
- */
-static mic_rc
-read_whole(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t size)
-{
-	mic_apdu a = { .cla = 0x00, .ins = 0xB0 };
-	size_t off = 0, n, chunk;
-	mic_rc rc;
-
-	chunk = extended(tx) ? MIC_APDU_NE_MAX_EXT : READ_CHUNK;
-	while (off < size) {
-		a.ne = size - off < chunk ? size - off : chunk;
-		if (off == 0) {
-			a.p1 = (uint8_t)(0x80 | sfi);
-			a.p2 = 0;
-		} else {
-			a.p1 = (uint8_t)(off >> 8);
-			a.p2 = (uint8_t)off;
-		}
-		if ((rc = mic_tx_command(tx, &a, buf + off, size - off,
-		    &n)) != MIC_OK)
-			return rc;
-		if (n == 0 || n > a.ne)
-			return MIC_ERR_RESPONSE;
-		off += n;
-	}
-	return MIC_OK;
-}
-
 /* Read file @p sfi back; it shall be exactly what was written. */
 static mic_rc
 read_same(struct perso *p, uint8_t sfi, const uint8_t *want, size_t size)
 {
 	mic_rc rc;
 
-	if ((rc = read_whole(p->tx, sfi, p->r_buf, size)) != MIC_OK)
+	if ((rc = mic_card_read_file(p->tx, sfi, p->r_buf, size)) != MIC_OK)
 		return rc;
 	if (CRYPTO_memcmp(p->r_buf, want, size) != 0) {
 		mici_debug("%s: SFI %u differs", __func__, (unsigned)sfi);

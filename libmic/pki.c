@@ -151,6 +151,22 @@ write_in(const char *dir, const char *file, const void *data, size_t len,
 	return mici_write_file(p, data, len, mode, force);
 }
 
+/* A memory BIO's contents in a new buffer the caller frees. */
+static mic_rc
+bio_copy(BIO *bio, char **out, size_t *len)
+{
+	char *data;
+	long n;
+
+	if ((n = BIO_get_mem_data(bio, &data)) <= 0)
+		return MIC_ERR_CRYPTO;
+	if ((*out = malloc((size_t)n)) == NULL)
+		return MIC_ERR_NOMEM;
+	memcpy(*out, data, (size_t)n);
+	*len = (size_t)n;
+	return MIC_OK;
+}
+
 /* PEM of a certificate (DER in). */
 static mic_rc
 cert_pem(const uint8_t *der, size_t len, char **pem, size_t *pem_len)
@@ -158,24 +174,11 @@ cert_pem(const uint8_t *der, size_t len, char **pem, size_t *pem_len)
 	const unsigned char *p = der;
 	X509 *x = NULL;
 	BIO *bio = NULL;
-	char *data;
-	long n;
 	mic_rc rc = MIC_ERR_CRYPTO;
 
-	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL ||
-	    (bio = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_X509(bio, x))
-		goto out;
-	if ((n = BIO_get_mem_data(bio, &data)) <= 0)
-		goto out;
-	if ((*pem = malloc((size_t)n)) == NULL) {
-		rc = MIC_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(*pem, data, (size_t)n);
-	*pem_len = (size_t)n;
-	rc = MIC_OK;
-out:
+	if ((x = d2i_X509(NULL, &p, (long)len)) != NULL &&
+	    (bio = BIO_new(BIO_s_mem())) != NULL && PEM_write_bio_X509(bio, x))
+		rc = bio_copy(bio, pem, pem_len);
 	BIO_free(bio);
 	X509_free(x);
 	return rc;
@@ -305,21 +308,11 @@ static mic_rc
 key_pem(EVP_PKEY *pkey, char **pem, size_t *len)
 {
 	BIO *bio = BIO_new(BIO_s_secmem());
-	char *data;
-	long n;
 	mic_rc rc = MIC_ERR_CRYPTO;
 
-	if (bio == NULL || !PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0,
-	    NULL, NULL) || (n = BIO_get_mem_data(bio, &data)) <= 0)
-		goto out;
-	if ((*pem = malloc((size_t)n)) == NULL) {
-		rc = MIC_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(*pem, data, (size_t)n);
-	*len = (size_t)n;
-	rc = MIC_OK;
-out:
+	if (bio != NULL && PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0,
+	    NULL, NULL))
+		rc = bio_copy(bio, pem, len);
 	BIO_free(bio);
 	return rc;
 }

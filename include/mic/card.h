@@ -69,6 +69,22 @@ mic_rc mic_card_open(mic_card_t **out, mic_tx_t *tx);
  */
 void mic_card_free(mic_card_t **card);
 
+/**
+ * Read the first @p size bytes of the file with short identifier @p sfi
+ * of the selected application (after mic_card_open(), or a SELECT):
+ * READ BINARY by SFI for the first part, then by offset in P1-P2, as many
+ * commands as the path needs (one with extended length, 256 bytes each
+ * otherwise). For passive authentication and read-back, which need the
+ * files as the card holds them, padding included.
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL, an SFI not 1-30, or @p size over
+ *                                   32768 (P1-P2 offsets end there)
+ * @retval MIC_ERR_RESPONSE          the card answered no data
+ * plus the errors of mic_tx_command().
+ */
+mic_rc mic_card_read_file(mic_tx_t *tx, uint8_t sfi, uint8_t *buf,
+    size_t size);
+
 /** The lifecycle state of the last FCI (at open or after a reset); 0 for NULL. */
 mic_state mic_card_state(const mic_card_t *card);
 

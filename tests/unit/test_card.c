@@ -406,6 +406,39 @@ test_read_some(void **state)
 	    MIC_ERR_INVALID_ARGUMENT);
 }
 
+/* A whole file by SFI, then by offset: two short READ BINARY for 300 bytes. */
+static void
+test_read_file(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t buf[300];
+	size_t i;
+
+	expect_file(c, "00B0850000", "AA", 256, "9000");
+	expect_file(c, "00B001002C", "BB", 44, "9000");
+	assert_int_equal(mic_card_read_file(c->tx, 5, buf, sizeof(buf)),
+	    MIC_OK);
+	assert_int_equal(c->f.pos, 2);
+	assert_int_equal(buf[0], 0xAA);
+	assert_int_equal(buf[256], 0xBB);
+	for (i = 1; i < 256; i++)
+		assert_int_equal(buf[i], 0);
+	/* An answer without data would loop for ever: refused. */
+	expect(c, "00B0850010", "9000");
+	assert_int_equal(mic_card_read_file(c->tx, 5, buf, 16),
+	    MIC_ERR_RESPONSE);
+	/* No APDU for bad arguments. */
+	assert_int_equal(mic_card_read_file(c->tx, 0, buf, 16),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_card_read_file(c->tx, 31, buf, 16),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_card_read_file(NULL, 5, buf, 16),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_card_read_file(c->tx, 5, NULL, 16),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(c->f.pos, 3);
+}
+
 /* A read that fails part-way replaces nothing. */
 static void
 test_read_atomic(void **state)
@@ -790,6 +823,7 @@ main(void)
 		T(test_open_refused),
 		T(test_read_public),
 		T(test_read_some),
+		T(test_read_file),
 		T(test_read_atomic),
 		T(test_verify_pin),
 		T(test_verify_pin_wrong),

@@ -509,18 +509,7 @@ cmd_hopper(int argc, char **argv)
 		    "'mic pki init'?)" : "");
 		return EXIT_FAILURE;
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.host = host;
-	cfg.port = port;
-	cfg.connect_tries = CONNECT_TRIES;
-	cfg.retry_ms = RETRY_MS;
-	cfg.log = vct_log_line;
-	cfg.trace = vct_trace;
-	cfg.event = on_event;
-	cfg.apdu = on_apdu;
-	cfg.arg = &h;
-	cfg.stop = vct_stop_flag();
-	cfg.removed = vct_removed_flag();
+	vct_vpcd_cfg(&cfg, host, port, on_event, on_apdu, &h);
 	/* A pull ends the run (the only way the APDU hook can take a card
 	 * out unanswered); the hopper then starts a new run with the next
 	 * card, a new connection that pcscd sees as an insertion. */

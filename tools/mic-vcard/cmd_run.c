@@ -310,18 +310,7 @@ cmd_run(int argc, char **argv)
 		vc_card_free(&card);
 		return EXIT_FAILURE;
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.host = host;
-	cfg.port = port;
-	cfg.connect_tries = CONNECT_TRIES;
-	cfg.retry_ms = RETRY_MS;
-	cfg.log = vct_log_line;
-	cfg.trace = vct_trace;
-	cfg.event = on_event;
-	cfg.apdu = on_apdu;
-	cfg.arg = &ctx;
-	cfg.stop = vct_stop_flag();
-	cfg.removed = vct_removed_flag();
+	vct_vpcd_cfg(&cfg, host, port, on_event, on_apdu, &ctx);
 	vct_say(&ctx.log, "card %s%s (%s)%s", ctx.image ? ctx.image : serial,
 	    ctx.image ? "" : " in memory only",
 	    vct_state_name(vc_card_state(card)),

@@ -334,3 +334,31 @@ vct_xmit(vc_card *card, const uint8_t *cmd, size_t len, uint8_t *rsp,
 	*rlen = n - 2;
 	return mici_get_u16(rsp + n - 2);
 }
+
+void
+vct_why(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, cap, fmt, ap);
+	va_end(ap);
+}
+
+void
+vct_vpcd_cfg(vc_vpcd_cfg *cfg, const char *host, const char *port,
+    vc_event_fn *event, vc_apdu_fn *apdu, void *arg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->host = host;
+	cfg->port = port;
+	cfg->connect_tries = CONNECT_TRIES;
+	cfg->retry_ms = RETRY_MS;
+	cfg->log = vct_log_line;
+	cfg->trace = vct_trace;
+	cfg->event = event;
+	cfg->apdu = apdu;
+	cfg->arg = arg;
+	cfg->stop = vct_stop_flag();
+	cfg->removed = vct_removed_flag();
+}

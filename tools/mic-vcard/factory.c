@@ -13,7 +13,6 @@
  * the agency's certificates and keys from DIR, never through the test
  * hook.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,20 +46,6 @@ struct vct_scp {
 	X509 *issuer;           /* the issuer CA: first of every chain */
 	enum vc_role role;      /* of the channel open now; NONE: plain */
 };
-
-static void
-why_set(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-why_set(char *why, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-}
 
 static X509 *
 pem_cert(const char *dir, const char *rel)
@@ -109,18 +94,18 @@ vct_factory(vc_card *card, const char *pki, char *why, size_t cap)
 
 	if ((rt = pem_cert(pki, "trust/roots/root.pem")) == NULL ||
 	    der_of(rt, root, sizeof(root), &rlen) != 0) {
-		why_set(why, cap, "%s/trust/roots/root.pem: no root "
+		vct_why(why, cap, "%s/trust/roots/root.pem: no root "
 		    "certificate (make DIR with 'mic pki init')", pki);
 		goto out;
 	}
 	if ((r = mic_pki_load(pki, MIC_CERT_CARD_ISSUER, NULL, NULL, NULL,
 	    NULL, &kp, ci, sizeof(ci), &cilen)) != MIC_OK) {
-		why_set(why, cap, "%s: the card-certificate issuer: %s", pki,
+		vct_why(why, cap, "%s: the card-certificate issuer: %s", pki,
 		    mic_strerror(r));
 		goto out;
 	}
 	if ((r = vc_card_factory_key(card, pub)) != MIC_OK) {
-		why_set(why, cap, "the card did not generate its key: %s",
+		vct_why(why, cap, "the card did not generate its key: %s",
 		    mic_strerror(r));
 		goto out;
 	}
@@ -134,7 +119,7 @@ vct_factory(vc_card *card, const char *pki, char *why, size_t cap)
 	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
 	    (n = i2d_PUBKEY(k, NULL)) <= 0 || (size_t)n > sizeof(spki) ||
 	    i2d_PUBKEY(k, &sp) != n) {
-		why_set(why, cap, "PK.SD.ECKA does not encode");
+		vct_why(why, cap, "PK.SD.ECKA does not encode");
 		goto out;
 	}
 	vc_card_chip_serial(card, chip);
@@ -147,12 +132,12 @@ vct_factory(vc_card *card, const char *pki, char *why, size_t cap)
 	prm.serial_number = hex;
 	if ((r = mic_cert_issue(&prm, spki, (size_t)n, ci, cilen, kp, cert,
 	    sizeof(cert), &clen)) != MIC_OK) {
-		why_set(why, cap, "CERT.SD.ECKA: %s", mic_strerror(r));
+		vct_why(why, cap, "CERT.SD.ECKA: %s", mic_strerror(r));
 		goto out;
 	}
 	if ((r = vc_card_factory_finish(card, cert, clen, root, rlen,
 	    (int64_t)time(NULL))) != MIC_OK) {
-		why_set(why, cap, "the card refused its factory data: %s",
+		vct_why(why, cap, "the card refused its factory data: %s",
 		    mic_strerror(r));
 		goto out;
 	}
@@ -189,17 +174,17 @@ vct_scp_open(struct vct_scp **out, vc_card *card, const char *pki,
 	*out = NULL;
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->pki = strdup(pki)) == NULL) {
-		why_set(why, cap, "out of memory");
+		vct_why(why, cap, "out of memory");
 		goto out;
 	}
 	if ((l->issuer = pem_cert(pki, "trust/intermediates/issuer.pem")) ==
 	    NULL) {
-		why_set(why, cap, "%s: no issuer CA certificate", pki);
+		vct_why(why, cap, "%s: no issuer CA certificate", pki);
 		goto out;
 	}
 	snprintf((char *)path, sizeof(path), "%s/trust", pki);
 	if ((r = mic_trust_load(&trust, (const char *)path)) != MIC_OK) {
-		why_set(why, cap, "%s: %s", path, mic_strerror(r));
+		vct_why(why, cap, "%s: %s", path, mic_strerror(r));
 		goto out;
 	}
 	if ((r = mic_tx_new_inproc(&l->tx, vc_card_transmit, card)) != MIC_OK ||
@@ -207,19 +192,19 @@ vct_scp_open(struct vct_scp **out, vc_card *card, const char *pki,
 	    &sw)) != MIC_OK ||
 	    (r = mic_tx_command(l->tx, &gd, rsp, sizeof(rsp), &len)) !=
 	    MIC_OK) {
-		why_set(why, cap, "GET DATA BF21: %s", mic_strerror(r));
+		vct_why(why, cap, "GET DATA BF21: %s", mic_strerror(r));
 		goto out;
 	}
 	if (mic_tlv_parse(rsp, len, &t) != MIC_OK || t.tag != 0xBF21 ||
 	    (r = mic_cert_verify(trust, t.value, t.len, MIC_CERT_CARD)) !=
 	    MIC_OK) {
-		why_set(why, cap, "the card's CERT.SD.ECKA does not verify");
+		vct_why(why, cap, "the card's CERT.SD.ECKA does not verify");
 		goto out;
 	}
 	q = t.value;
 	if ((x = d2i_X509(NULL, &q, (long)t.len)) == NULL ||
 	    (l->pk_sd = X509_get_pubkey(x)) == NULL) {
-		why_set(why, cap, "CERT.SD.ECKA has no key");
+		vct_why(why, cap, "CERT.SD.ECKA has no key");
 		goto out;
 	}
 	*out = l;
@@ -262,19 +247,19 @@ open_role(struct vct_scp *l, enum vc_role role, char *why, size_t cap)
 
 	if (name == NULL || (r = mic_pki_load(l->pki, MIC_CERT_TERMINAL, name,
 	    NULL, NULL, NULL, &kp, der, sizeof(der), &len)) != MIC_OK) {
-		why_set(why, cap, "%s: terminal %s: %s", l->pki,
+		vct_why(why, cap, "%s: terminal %s: %s", l->pki,
 		    name ? name : "?", name ? mic_strerror(r) : "no role");
 		goto out;
 	}
 	if ((leaf = d2i_X509(NULL, &q, (long)len)) == NULL ||
 	    (chain = sk_X509_new_null()) == NULL ||
 	    !sk_X509_push(chain, l->issuer) || !sk_X509_push(chain, leaf)) {
-		why_set(why, cap, "terminal %s: bad certificate", name);
+		vct_why(why, cap, "terminal %s: bad certificate", name);
 		goto out;
 	}
 	if ((r = mic_scp11a_open(l->tx, SD_KVN, l->pk_sd, &oce,
 	    mic_keyprov_pkey(kp), chain)) != MIC_OK) {
-		why_set(why, cap, "SCP11a as %s: %s", name, mic_strerror(r));
+		vct_why(why, cap, "SCP11a as %s: %s", name, mic_strerror(r));
 		goto out;
 	}
 	l->role = role;
@@ -297,7 +282,7 @@ vct_scp_xmit_rsp(struct vct_scp *l, enum vc_role role, const uint8_t *cmd,
 
 	*n = 0;
 	if (mic_apdu_decode(cmd, len, &a) != MIC_OK) {
-		why_set(why, cap, "internal: a step does not decode");
+		vct_why(why, cap, "internal: a step does not decode");
 		return 0;
 	}
 	if (role == VC_ROLE_NONE) {
@@ -306,7 +291,7 @@ vct_scp_xmit_rsp(struct vct_scp *l, enum vc_role role, const uint8_t *cmd,
 	} else if (role != l->role && open_role(l, role, why, cap) != 0)
 		return 0;
 	if ((r = mic_tx_transmit(l->tx, &a, rsp, rsp_cap, n, &sw)) != MIC_OK) {
-		why_set(why, cap, "%s", mic_strerror(r));
+		vct_why(why, cap, "%s", mic_strerror(r));
 		return 0;
 	}
 	return sw;

@@ -47,6 +47,18 @@ void vct_trace(void *arg, int dir, const uint8_t *buf, size_t len);
 void vct_say(const struct vct_log *log, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* vsnprintf into @p why: the reason a helper gives its caller. */
+void vct_why(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * A vc_vpcd_cfg for the reader slot at @p host:@p port with the tool's
+ * connection bounds, log and trace hooks and signal flags; @p arg (whose
+ * first member is a struct vct_log) goes to every hook.
+ */
+void vct_vpcd_cfg(vc_vpcd_cfg *cfg, const char *host, const char *port,
+    vc_event_fn *event, vc_apdu_fn *apdu, void *arg);
+
 int vct_parse_port(const char *s, char *out, size_t cap);
 int vct_parse_ulong(const char *s, unsigned long *out);
 int vct_parse_role(const char *s, enum vc_role *out);

@@ -151,38 +151,6 @@ static const struct {
 #define PA_FILES (sizeof(pa_files) / sizeof(pa_files[0]))
 #define PA_SOD (PA_FILES - 1)
 /* A short READ BINARY returns at most 256 bytes. */
-#define PA_CHUNK 256
-
-/*
- * The whole file @p sfi, @p size bytes, into @p buf: READ BINARY by SFI
- * for the first part (which makes it the current EF), then by offset in
- * P1-P2, since P2 alone cannot reach past 255.
- */
-static mic_rc
-read_whole(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t size)
-{
-	mic_apdu a = { .cla = 0x00, .ins = 0xB0 };
-	size_t off = 0, n;
-	mic_rc rc;
-
-	while (off < size) {
-		a.ne = size - off < PA_CHUNK ? size - off : PA_CHUNK;
-		if (off == 0) {
-			a.p1 = (uint8_t)(0x80 | sfi);
-			a.p2 = 0;
-		} else {
-			a.p1 = (uint8_t)(off >> 8);
-			a.p2 = (uint8_t)off;
-		}
-		if ((rc = mic_tx_command(tx, &a, buf + off, size - off,
-		    &n)) != MIC_OK)
-			return rc;
-		if (n == 0 || n > a.ne)
-			return MIC_ERR_RESPONSE;
-		off += n;
-	}
-	return MIC_OK;
-}
 
 /* DIR/trust when DIR is a PKI directory, else DIR; 0 ok. */
 static int
@@ -227,7 +195,7 @@ pa_read(mic_tx_t *tx, uint8_t *bufs[PA_FILES], uint8_t serial[MIC_CHIP_SERIAL_LE
 		goto out;
 	for (size_t i = 0; i < PA_FILES; i++) {
 		*what = pa_files[i].name;
-		if ((rc = read_whole(tx, pa_files[i].sfi, bufs[i],
+		if ((rc = mic_card_read_file(tx, pa_files[i].sfi, bufs[i],
 		    pa_files[i].size)) != MIC_OK)
 			goto out;
 	}

@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -42,6 +43,8 @@ static const uint8_t required_sfi[] = {
 /* Room for 30 entries of 39 bytes and the rest of the structure. */
 #define CONTENT_MAX 1400
 #define POINT_LEN 65
+/* An ECDSA or SM2 signature, DER, of a 256-bit key: at most 72 bytes. */
+#define SIG_MAX 128
 
 /* ---- MICSecurityObject ---- */
 
@@ -277,27 +280,17 @@ sm2_signer_setup(CMS_SignerInfo *si)
 }
 
 /*
- * The SignedData of EF.SOD over @p files and @p chip_serial, signed by
- * @p pkey of suite @p suite whose certificate is @p x (checked to be the
- * key's by the caller): the one CMS code path of mic_sod_build() and of
- * a line's mici_sod_build().
+ * The MICSecurityObject of EF.SOD: the hashes of @p files and
+ * @p chip_serial, encoded into @p content (CONTENT_MAX bytes).
  */
 static mic_rc
-sod_sign(X509 *x, EVP_PKEY *pkey, mic_suite suite, EVP_MD *md,
-    const mic_sod_file *files, size_t nfiles,
-    const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN], uint8_t *out, size_t cap,
-    size_t *len)
+sod_content(mic_suite suite, EVP_MD *md, const mic_sod_file *files,
+    size_t nfiles, const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN],
+    uint8_t content[CONTENT_MAX], size_t *clen)
 {
 	uint8_t order[MICI_SOD_MAX_FILES], sfi[MICI_SOD_MAX_FILES];
 	uint8_t hash[MICI_SOD_MAX_FILES][MICI_SOD_HASH_LEN];
-	uint8_t content[CONTENT_MAX];
-	size_t clen = 0, i;
-	CMS_ContentInfo *cms = NULL;
-	CMS_SignerInfo *si;
-	ASN1_OBJECT *ctype = NULL;
-	unsigned char *p;
-	BIO *bio = NULL;
-	int n;
+	size_t i;
 	mic_rc rc;
 
 	if ((rc = check_files(files, nfiles, order)) != MIC_OK)
@@ -309,11 +302,26 @@ sod_sign(X509 *x, EVP_PKEY *pkey, mic_suite suite, EVP_MD *md,
 		if ((rc = hash_file(md, f->data, f->len, hash[i])) != MIC_OK)
 			return rc;
 	}
-	if ((rc = content_build(suite, sfi, hash, nfiles, chip_serial, content,
-	    sizeof(content), &clen)) != MIC_OK)
-		return rc;
+	return content_build(suite, sfi, hash, nfiles, chip_serial, content,
+	    CONTENT_MAX, clen);
+}
 
-	rc = MIC_ERR_CRYPTO;
+/*
+ * The SignedData of EF.SOD over @p content, signed by @p pkey of suite
+ * @p suite whose certificate is @p x (checked to be the key's by the
+ * caller): the one CMS code path of mic_sod_build() and of a line's
+ * mici_sod_build().
+ */
+static mic_rc
+sod_cms(X509 *x, EVP_PKEY *pkey, mic_suite suite, EVP_MD *md,
+    const uint8_t *content, size_t clen, CMS_ContentInfo **out)
+{
+	CMS_ContentInfo *cms = NULL;
+	CMS_SignerInfo *si;
+	ASN1_OBJECT *ctype = NULL;
+	BIO *bio = NULL;
+	mic_rc rc = MIC_ERR_CRYPTO;
+
 	if ((ctype = mici_oid(MIC_OID_SECURITY_OBJECT)) == NULL ||
 	    (cms = CMS_sign(NULL, NULL, NULL, NULL,
 	    CMS_PARTIAL | CMS_BINARY)) == NULL ||
@@ -331,18 +339,8 @@ sod_sign(X509 *x, EVP_PKEY *pkey, mic_suite suite, EVP_MD *md,
 	if ((bio = BIO_new_mem_buf(content, (int)clen)) == NULL ||
 	    !CMS_final(cms, bio, NULL, CMS_BINARY))
 		goto fail_ossl;
-	/* Encoded straight into the caller's buffer once it is known to fit. */
-	if ((n = i2d_CMS_ContentInfo(cms, NULL)) <= 0)
-		goto fail_ossl;
-	if ((size_t)n > cap) {
-		mici_debug("%s: %d bytes do not fit %zu", __func__, n, cap);
-		rc = MIC_ERR_BUFFER_TOO_SMALL;
-		goto out;
-	}
-	p = out;
-	if (i2d_CMS_ContentInfo(cms, &p) != n)
-		goto fail_ossl;
-	*len = (size_t)n;
+	*out = cms;
+	cms = NULL;
 	rc = MIC_OK;
 	goto out;
 fail_ossl:
@@ -351,6 +349,48 @@ out:
 	BIO_free(bio);
 	CMS_ContentInfo_free(cms);
 	ASN1_OBJECT_free(ctype);
+	return rc;
+}
+
+/* @p cms as DER, straight into the caller's buffer once it is known to
+ * fit. */
+static mic_rc
+sod_encode(CMS_ContentInfo *cms, uint8_t *out, size_t cap, size_t *len)
+{
+	unsigned char *p = out;
+	int n;
+
+	if ((n = i2d_CMS_ContentInfo(cms, NULL)) <= 0) {
+		mici_ossl_debug(__func__, "i2d_CMS_ContentInfo");
+		return MIC_ERR_CRYPTO;
+	}
+	if ((size_t)n > cap) {
+		mici_debug("%s: %d bytes do not fit %zu", __func__, n, cap);
+		return MIC_ERR_BUFFER_TOO_SMALL;
+	}
+	if (i2d_CMS_ContentInfo(cms, &p) != n)
+		return MIC_ERR_CRYPTO;
+	*len = (size_t)n;
+	return MIC_OK;
+}
+
+static mic_rc
+sod_sign(X509 *x, EVP_PKEY *pkey, mic_suite suite, EVP_MD *md,
+    const mic_sod_file *files, size_t nfiles,
+    const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN], uint8_t *out, size_t cap,
+    size_t *len)
+{
+	uint8_t content[CONTENT_MAX];
+	size_t clen = 0;
+	CMS_ContentInfo *cms = NULL;
+	mic_rc rc;
+
+	if ((rc = sod_content(suite, md, files, nfiles, chip_serial, content,
+	    &clen)) != MIC_OK ||
+	    (rc = sod_cms(x, pkey, suite, md, content, clen, &cms)) != MIC_OK)
+		return rc;
+	rc = sod_encode(cms, out, cap, len);
+	CMS_ContentInfo_free(cms);
 	return rc;
 }
 
@@ -937,6 +977,9 @@ struct mici_issuer {
 	EVP_MD *md;               /* the suite's digest */
 	EVP_MD_CTX *sign;         /* set up once, copied per signature */
 	EC_GROUP *group;          /* the curve of the keys it certifies */
+	X509 *card;               /* the last card certificate it signed */
+	CMS_ContentInfo *sod;     /* the last SignedData it signed */
+	time_t sod_time;          /* and that SignedData's signingTime */
 };
 
 void
@@ -951,6 +994,8 @@ mici_issuer_free(mici_issuer **isp)
 	EVP_MD_free(is->md);
 	EVP_MD_CTX_free(is->sign);
 	EC_GROUP_free(is->group);
+	X509_free(is->card);
+	CMS_ContentInfo_free(is->sod);
 	free(is);
 }
 
@@ -1049,15 +1094,44 @@ set_card_key(X509 *x, mic_suite suite, const uint8_t *pt)
 	return MIC_OK;
 }
 
+/*
+ * The card certificate over @p pt: the first one built by
+ * mici_cert_build(), each next one from the last (mici_cert_reissue()),
+ * which a failure throws away so that the next card starts afresh.
+ */
+static mic_rc
+cardcert_sign(mici_issuer *ci, const uint8_t *pt, const mic_cert_params *prm)
+{
+	EVP_PKEY *pkey = mic_keyprov_pkey(ci->kp);
+	X509 *x;
+	mic_rc rc;
+
+	if ((x = ci->card) != NULL) {
+		ci->card = NULL;
+		if ((rc = set_card_key(x, ci->suite, pt)) == MIC_OK)
+			rc = mici_cert_reissue(x, prm, pkey, ci->suite,
+			    ci->sign);
+	} else if ((x = X509_new()) == NULL) {
+		return MIC_ERR_NOMEM;
+	} else if ((rc = set_card_key(x, ci->suite, pt)) == MIC_OK) {
+		rc = mici_cert_build(x, prm, ci->x, pkey, ci->suite, ci->sign);
+	}
+	if (rc != MIC_OK) {
+		X509_free(x);
+		return rc;
+	}
+	ci->card = x;
+	return MIC_OK;
+}
+
 mic_rc
-mici_cardcert_issue(const mici_issuer *ci, const uint8_t *gen_rsp,
+mici_cardcert_issue(mici_issuer *ci, const uint8_t *gen_rsp,
     size_t gen_len, const char *cic, int64_t not_before, int64_t not_after,
     uint8_t *out, size_t cap, size_t *len)
 {
 	mic_cert_params prm = { 0 };
 	const uint8_t *pt = NULL;
 	unsigned char *p;
-	X509 *x = NULL;
 	int n;
 	mic_rc rc;
 
@@ -1077,45 +1151,162 @@ mici_cardcert_issue(const mici_issuer *ci, const uint8_t *gen_rsp,
 	}
 	if ((rc = point_ok(ci->group, pt)) != MIC_OK)
 		return rc;
-	if ((x = X509_new()) == NULL)
-		return MIC_ERR_NOMEM;
-	if ((rc = set_card_key(x, ci->suite, pt)) != MIC_OK)
-		goto out;
 	prm.kind = MIC_CERT_CARD;
 	prm.serial_number = cic;
 	prm.not_before = not_before;
 	prm.not_after = not_after;
-	if ((rc = mici_cert_build(x, &prm, ci->x, mic_keyprov_pkey(ci->kp),
-	    ci->suite, ci->sign)) != MIC_OK)
-		goto out;
-	if ((n = i2d_X509(x, NULL)) <= 0) {
-		rc = MIC_ERR_CRYPTO;
-		goto out;
-	}
-	if ((size_t)n > cap) {
-		rc = MIC_ERR_BUFFER_TOO_SMALL;
-		goto out;
-	}
+	if ((rc = cardcert_sign(ci, pt, &prm)) != MIC_OK)
+		return rc;
+	if ((n = i2d_X509(ci->card, NULL)) <= 0)
+		return MIC_ERR_CRYPTO;
+	if ((size_t)n > cap)
+		return MIC_ERR_BUFFER_TOO_SMALL;
 	p = out;
-	if (i2d_X509(x, &p) != n) {
+	if (i2d_X509(ci->card, &p) != n)
+		return MIC_ERR_CRYPTO;
+	*len = (size_t)n;
+	return MIC_OK;
+}
+
+/* One signature by @p is over @p data, into @p sig of *@p siglen bytes. */
+static mic_rc
+issuer_sign(mici_issuer *is, const uint8_t *data, size_t len, uint8_t *sig,
+    size_t *siglen)
+{
+	EVP_MD_CTX *mctx;
+	size_t need = 0;
+	mic_rc rc = MIC_ERR_CRYPTO;
+
+	if ((mctx = EVP_MD_CTX_new()) == NULL)
+		return MIC_ERR_NOMEM;
+	if (!EVP_MD_CTX_copy_ex(mctx, is->sign)) {
+		ERR_clear_error();
+		if ((rc = mici_sign_init(mctx, mic_keyprov_pkey(is->kp),
+		    is->suite)) != MIC_OK)
+			goto out;
 		rc = MIC_ERR_CRYPTO;
+	}
+	if (EVP_DigestSignUpdate(mctx, data, len) <= 0 ||
+	    EVP_DigestSignFinal(mctx, NULL, &need) <= 0 || need > *siglen ||
+	    EVP_DigestSignFinal(mctx, sig, siglen) <= 0) {
+		mici_ossl_debug(__func__, "signing");
 		goto out;
 	}
-	*len = (size_t)n;
 	rc = MIC_OK;
 out:
-	X509_free(x);
+	EVP_MD_CTX_free(mctx);
+	return rc;
+}
+
+/* The one value of @p si's signed attribute @p nid. */
+static ASN1_TYPE *
+signed_attr(CMS_SignerInfo *si, int nid)
+{
+	int loc = CMS_signed_get_attr_by_NID(si, nid, -1);
+	X509_ATTRIBUTE *a = loc >= 0 ? CMS_signed_get_attr(si, loc) : NULL;
+
+	return a != NULL && X509_ATTRIBUTE_count(a) == 1 ?
+	    X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+}
+
+/*
+ * The next SignedData from the last one @p ds signed: between two cards
+ * only the eContent, its messageDigest, the signingTime and the signature
+ * differ. The signature covers the signed attributes as RFC 5652 5.4 has
+ * it, DER with the SET tag, which is how OpenSSL's PKCS7_ATTR_SIGN
+ * encodes a SET OF Attribute (what CMS_SignerInfo_sign() signs);
+ * CMS_SignerInfo_sign() itself cannot sign one SignerInfo twice.
+ */
+static mic_rc
+sod_resign(mici_issuer *ds, CMS_ContentInfo *cms, const uint8_t *content,
+    size_t clen)
+{
+	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(
+	    CMS_get0_SignerInfos(cms), 0);
+	ASN1_OCTET_STRING **ec = CMS_get0_content(cms);
+	STACK_OF(X509_ATTRIBUTE) *attrs = NULL;
+	ASN1_TYPE *md_attr, *time_attr;
+	ASN1_TIME *now = NULL;
+	unsigned char dg[EVP_MAX_MD_SIZE], *der = NULL;
+	uint8_t sig[SIG_MAX];
+	unsigned int dlen = 0;
+	size_t siglen = sizeof(sig);
+	time_t t = time(NULL);
+	int i, n;
+	mic_rc rc = MIC_ERR_CRYPTO;
+
+	if (si == NULL || ec == NULL || *ec == NULL ||
+	    (md_attr = signed_attr(si, NID_pkcs9_messageDigest)) == NULL ||
+	    md_attr->type != V_ASN1_OCTET_STRING ||
+	    (time_attr = signed_attr(si, NID_pkcs9_signingTime)) == NULL)
+		goto fail_ossl;
+	if (!ASN1_OCTET_STRING_set(*ec, content, (int)clen) ||
+	    !EVP_Digest(content, clen, dg, &dlen, ds->md, NULL) ||
+	    !ASN1_OCTET_STRING_set(md_attr->value.octet_string, dg,
+	    (int)dlen))
+		goto fail_ossl;
+	/* The time as CMS_SignerInfo_sign() sets it: UTCTime until 2049. */
+	if (t != ds->sod_time) {
+		if ((now = ASN1_TIME_set(NULL, t)) == NULL)
+			goto fail_ossl;
+		ASN1_TYPE_set(time_attr, now->type, now);
+		ds->sod_time = t;
+	}
+	if ((attrs = sk_X509_ATTRIBUTE_new_null()) == NULL)
+		goto fail_ossl;
+	for (i = 0; i < CMS_signed_get_attr_count(si); i++)
+		if (!sk_X509_ATTRIBUTE_push(attrs, CMS_signed_get_attr(si, i)))
+			goto fail_ossl;
+	if ((n = ASN1_item_i2d((ASN1_VALUE *)attrs, &der,
+	    ASN1_ITEM_rptr(PKCS7_ATTR_SIGN))) <= 0)
+		goto fail_ossl;
+	if ((rc = issuer_sign(ds, der, (size_t)n, sig, &siglen)) != MIC_OK)
+		goto out;
+	rc = MIC_ERR_CRYPTO;
+	if (!ASN1_OCTET_STRING_set(CMS_SignerInfo_get0_signature(si), sig,
+	    (int)siglen))
+		goto fail_ossl;
+	rc = MIC_OK;
+	goto out;
+fail_ossl:
+	mici_ossl_debug(__func__, "CMS signing");
+out:
+	OPENSSL_free(der);
+	sk_X509_ATTRIBUTE_free(attrs);
 	return rc;
 }
 
 mic_rc
-mici_sod_build(const mici_issuer *ds, const mic_sod_file *files,
+mici_sod_build(mici_issuer *ds, const mic_sod_file *files,
     size_t nfiles, const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN],
     uint8_t *out, size_t cap, size_t *len)
 {
+	uint8_t content[CONTENT_MAX];
+	size_t clen = 0;
+	CMS_ContentInfo *cms;
+	mic_rc rc;
+
 	if (ds == NULL || files == NULL || chip_serial == NULL ||
 	    len == NULL || (out == NULL && cap > 0))
 		return MIC_ERR_INVALID_ARGUMENT;
-	return sod_sign(ds->x, mic_keyprov_pkey(ds->kp), ds->suite, ds->md,
-	    files, nfiles, chip_serial, out, cap, len);
+	if ((rc = sod_content(ds->suite, ds->md, files, nfiles, chip_serial,
+	    content, &clen)) != MIC_OK)
+		return rc;
+	/* Taken out while it changes: a failure leaves no half-made one. */
+	if ((cms = ds->sod) != NULL) {
+		ds->sod = NULL;
+		rc = sod_resign(ds, cms, content, clen);
+	} else {
+		rc = sod_cms(ds->x, mic_keyprov_pkey(ds->kp), ds->suite, ds->md,
+		    content, clen, &cms);
+		ds->sod_time = 0;
+	}
+	if (rc == MIC_OK)
+		rc = sod_encode(cms, out, cap, len);
+	if (rc != MIC_OK && rc != MIC_ERR_BUFFER_TOO_SMALL) {
+		CMS_ContentInfo_free(cms);
+		return rc;
+	}
+	ds->sod = cms;
+	return rc;
 }

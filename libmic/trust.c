@@ -661,44 +661,29 @@ params_ok(const mic_cert_params *prm, int has_issuer)
 	return 1;
 }
 
-mic_rc
-mici_cert_build(X509 *x, const mic_cert_params *prm, X509 *ix,
-    EVP_PKEY *ikey, mic_suite isuite, const EVP_MD_CTX *sign)
+/* The lifetime @p prm asks for: from now unless given, the kind's days
+ * unless given. */
+static mic_rc
+cert_dates(X509 *x, const mic_cert_params *prm, const struct kind_profile
+    *prof)
 {
-	const struct kind_profile *prof;
-	EVP_MD_CTX *mctx = NULL;
 	int64_t nb, na;
-	const char *cn;
-	mic_rc rc;
 
-	if (x == NULL || ikey == NULL || !params_ok(prm, ix != NULL))
-		return MIC_ERR_INVALID_ARGUMENT;
-	prof = &profiles[prm->kind];
-	cn = prm->common_name != NULL ? prm->common_name :
-	    prm->kind == MIC_CERT_TERMINAL ? mic_role_name(prm->role) :
-	    prof->cn;
 	nb = prm->not_before != 0 ? prm->not_before : (int64_t)time(NULL);
 	na = prm->not_after != 0 ? prm->not_after : nb + prof->days * DAY;
 	if (na <= nb)
 		return MIC_ERR_INVALID_ARGUMENT;
-	rc = MIC_ERR_CRYPTO;
-	if (!X509_set_version(x, X509_VERSION_3) ||
-	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
+	if (ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL)
-		return rc;
-	if ((rc = set_serial(x)) != MIC_OK ||
-	    (rc = set_subject(x, prm, cn)) != MIC_OK)
-		return rc;
-	if (!X509_set_issuer_name(x, ix != NULL ? X509_get_subject_name(ix) :
-	    X509_get_subject_name(x)))
 		return MIC_ERR_CRYPTO;
-	if ((rc = add_basic_constraints(x, prof)) != MIC_OK ||
-	    (rc = add_key_usage(x, prof->ku_bits)) != MIC_OK ||
-	    (rc = add_key_ids(x, ix)) != MIC_OK ||
-	    (prof->eku != NULL && (rc = add_eku(x, prof->eku)) != MIC_OK) ||
-	    (prm->kind == MIC_CERT_TERMINAL &&
-	    (rc = add_role(x, prm->role)) != MIC_OK))
-		return rc;
+	return MIC_OK;
+}
+
+static mic_rc
+cert_sign(X509 *x, EVP_PKEY *ikey, mic_suite isuite, const EVP_MD_CTX *sign)
+{
+	EVP_MD_CTX *mctx;
+	mic_rc rc = MIC_OK;
 
 	if ((mctx = EVP_MD_CTX_new()) == NULL)
 		return MIC_ERR_NOMEM;
@@ -717,6 +702,92 @@ mici_cert_build(X509 *x, const mic_cert_params *prm, X509 *ix,
 	rc = mici_x509_sm2_id(x);
 out:
 	EVP_MD_CTX_free(mctx);
+	return rc;
+}
+
+mic_rc
+mici_cert_build(X509 *x, const mic_cert_params *prm, X509 *ix,
+    EVP_PKEY *ikey, mic_suite isuite, const EVP_MD_CTX *sign)
+{
+	const struct kind_profile *prof;
+	const char *cn;
+	mic_rc rc;
+
+	if (x == NULL || ikey == NULL || !params_ok(prm, ix != NULL))
+		return MIC_ERR_INVALID_ARGUMENT;
+	prof = &profiles[prm->kind];
+	cn = prm->common_name != NULL ? prm->common_name :
+	    prm->kind == MIC_CERT_TERMINAL ? mic_role_name(prm->role) :
+	    prof->cn;
+	if (!X509_set_version(x, X509_VERSION_3))
+		return MIC_ERR_CRYPTO;
+	if ((rc = cert_dates(x, prm, prof)) != MIC_OK ||
+	    (rc = set_serial(x)) != MIC_OK ||
+	    (rc = set_subject(x, prm, cn)) != MIC_OK)
+		return rc;
+	if (!X509_set_issuer_name(x, ix != NULL ? X509_get_subject_name(ix) :
+	    X509_get_subject_name(x)))
+		return MIC_ERR_CRYPTO;
+	if ((rc = add_basic_constraints(x, prof)) != MIC_OK ||
+	    (rc = add_key_usage(x, prof->ku_bits)) != MIC_OK ||
+	    (rc = add_key_ids(x, ix)) != MIC_OK ||
+	    (prof->eku != NULL && (rc = add_eku(x, prof->eku)) != MIC_OK) ||
+	    (prm->kind == MIC_CERT_TERMINAL &&
+	    (rc = add_role(x, prm->role)) != MIC_OK))
+		return rc;
+	return cert_sign(x, ikey, isuite, sign);
+}
+
+/*
+ * Between two card certificates of one issuer only the key, its
+ * identifier, the serial numbers and the dates differ; everything else
+ * (names, extensions, algorithms) OpenSSL already holds in @p x, so it is
+ * changed in place rather than built again, and X509_sign_ctx() encodes
+ * the whole TBSCertificate afresh before it signs.
+ */
+mic_rc
+mici_cert_reissue(X509 *x, const mic_cert_params *prm, EVP_PKEY *ikey,
+    mic_suite isuite, const EVP_MD_CTX *sign)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], der[2 + KEYID_LEN], *p = der;
+	unsigned int mdlen = 0;
+	ASN1_OCTET_STRING *skid = NULL;
+	X509_NAME *n;
+	X509_NAME_ENTRY *old;
+	X509_EXTENSION *ext;
+	int loc, len;
+	mic_rc rc;
+
+	if (x == NULL || ikey == NULL || !params_ok(prm, 1) ||
+	    prm->kind != MIC_CERT_CARD || prm->common_name != NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if ((rc = cert_dates(x, prm, &profiles[prm->kind])) != MIC_OK ||
+	    (rc = set_serial(x)) != MIC_OK)
+		return rc;
+	n = X509_get_subject_name(x);
+	if ((loc = X509_NAME_get_index_by_NID(n, NID_serialNumber, -1)) < 0 ||
+	    (old = X509_NAME_delete_entry(n, loc)) == NULL)
+		return MIC_ERR_CRYPTO;
+	X509_NAME_ENTRY_free(old);
+	if (!X509_NAME_add_entry_by_NID(n, NID_serialNumber, MBSTRING_ASC,
+	    (const unsigned char *)prm->serial_number, -1, loc, 0)) {
+		mici_ossl_debug(__func__, "subject name");
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	/* The subject key identifier as add_key_ids() makes it. */
+	rc = MIC_ERR_CRYPTO;
+	if ((loc = X509_get_ext_by_NID(x, NID_subject_key_identifier,
+	    -1)) < 0 || (ext = X509_get_ext(x, loc)) == NULL ||
+	    !X509_pubkey_digest(x, EVP_sha256(), md, &mdlen) ||
+	    (skid = ASN1_OCTET_STRING_new()) == NULL ||
+	    !ASN1_OCTET_STRING_set(skid, md, KEYID_LEN) ||
+	    (len = i2d_ASN1_OCTET_STRING(skid, NULL)) != (int)sizeof(der) ||
+	    i2d_ASN1_OCTET_STRING(skid, &p) != len ||
+	    !ASN1_OCTET_STRING_set(X509_EXTENSION_get_data(ext), der, len))
+		goto out;
+	rc = cert_sign(x, ikey, isuite, sign);
+out:
+	ASN1_OCTET_STRING_free(skid);
 	return rc;
 }
 

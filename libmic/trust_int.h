@@ -84,6 +84,21 @@ mic_rc mici_cert_verify(const mic_trust_t *t, X509 *leaf,
 mic_rc mici_cert_build(X509 *x, const mic_cert_params *prm, X509 *ix,
     EVP_PKEY *ikey, mic_suite isuite, const EVP_MD_CTX *sign);
 
+/**
+ * The next card certificate from @p x, a card certificate that
+ * mici_cert_build() made for the same issuer and whose public key the
+ * caller has just replaced: new dates, serial number, subject serialNumber
+ * (@p prm->serial_number) and subject key identifier, the rest as it was,
+ * then signed as mici_cert_build() signs. On an error @p x is left half
+ * changed and must not be used again.
+ * @retval MIC_ERR_INVALID_ARGUMENT  not a card's parameters, an empty
+ *                                   lifetime, a serial number that is not a
+ *                                   PrintableString
+ * @retval MIC_ERR_CRYPTO            encoding or signing failed
+ */
+mic_rc mici_cert_reissue(X509 *x, const mic_cert_params *prm, EVP_PKEY *ikey,
+    mic_suite isuite, const EVP_MD_CTX *sign);
+
 /** Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t mici_days_from_civil(int64_t y, unsigned m, unsigned d);
 
@@ -172,8 +187,9 @@ mic_rc mici_cardcert_check(const mic_trust_t *trust, const uint8_t *cert,
  * A key that signs for card after card (the card-certificate issuer, the
  * document signer) with its certificate, parsed and checked once: the
  * certificate matches the key, and its X509, the suite's digest and a
- * signing context every card needs are ready. Read-only after
- * mici_issuer_new(), so the readers of a line share one; @p kp is
+ * signing context every card needs are ready. It keeps the last object
+ * it signed to make the next one from, so one thread at a time may use it
+ * (a line's readers share one under the configuration's lock); @p kp is
  * borrowed and must outlive it.
  * @retval MIC_ERR_CERT_FORMAT   @p cert is not a certificate
  * @retval MIC_ERR_CERT_PURPOSE  @p cert is not @p kp's
@@ -190,17 +206,22 @@ void mici_issuer_free(mici_issuer **is);
  * point into a key (it goes into the certificate as sent, after the quick
  * public-key check), and without verifying the new signature: only for a
  * caller that verifies the certificate itself before anyone relies on it,
- * as mic_perso_card() does when it reads the card back.
+ * as mic_perso_card() does when it reads the card back. After the first
+ * certificate, the X509 OpenSSL built is kept and the next one made from
+ * it (mici_cert_reissue()).
  */
-mic_rc mici_cardcert_issue(const mici_issuer *ci, const uint8_t *gen_rsp,
+mic_rc mici_cardcert_issue(mici_issuer *ci, const uint8_t *gen_rsp,
     size_t gen_len, const char *cic, int64_t not_before, int64_t not_after,
     uint8_t *out, size_t cap, size_t *len);
 
 /**
  * mic_sod_build() by @p ds: the same SignedData by the same CMS code,
  * with the signer's certificate and key as mici_issuer_new() set them up.
+ * After the first one, the CMS_ContentInfo OpenSSL built is kept and only
+ * what differs between cards (the eContent, its messageDigest, the
+ * signingTime, the signature) is set in it.
  */
-mic_rc mici_sod_build(const mici_issuer *ds, const mic_sod_file *files,
+mic_rc mici_sod_build(mici_issuer *ds, const mic_sod_file *files,
     size_t nfiles, const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN],
     uint8_t *out, size_t cap, size_t *len);
 

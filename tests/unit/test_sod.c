@@ -1061,6 +1061,29 @@ test_issuer_cardcert(void **state)
 	    0, 0, fast, 300, &flen), MIC_ERR_BUFFER_TOO_SMALL);
 	assert_int_equal(mici_cardcert_issue(ds, a->gen, a->gen_len, a->cic,
 	    0, 0, fast, sizeof(fast), &flen), MIC_ERR_CERT_PURPOSE);
+	/* Card after card, each certificate is made from the last one: the
+	 * key, its identifier, the code and the dates of the card at hand
+	 * and nothing of the card before, also after a refusal. */
+	for (size_t i = 0; i < 4; i++) {
+		struct card *c = i % 2 ? &f->b : a;
+
+		assert_int_equal(mic_cardcert_issue(f->ci, f->ci_cert,
+		    f->ci_len, c->gen, c->gen_len, c->cic, nb, na[i % 2], ref,
+		    sizeof(ref), &rlen), MIC_OK);
+		assert_int_equal(mici_cardcert_issue(ci, c->gen, c->gen_len,
+		    c->cic, nb, na[i % 2], fast, sizeof(fast), &flen), MIC_OK);
+		same_tbs(ref, rlen, fast, flen);
+		assert_int_equal(mici_cardcert_check(f->trust, fast, flen,
+		    c->cic, c->gen, c->gen_len), MIC_OK);
+		assert_int_equal(mici_cardcert_issue(ci, c->gen, c->gen_len,
+		    c->cic, 0, 0, fast, sizeof(fast), &flen), MIC_OK);
+		check_card_x509(fast, flen, f->ci_cert, f->ci_len, c);
+		if (i == 1)
+			assert_int_equal(mici_cardcert_issue(ci, a->gen,
+			    a->gen_len, "110100D156000001110001000000004_", 0,
+			    0, fast, sizeof(fast), &flen),
+			    MIC_ERR_INVALID_ARGUMENT);
+	}
 	mici_issuer_free(&ci);
 	mici_issuer_free(&ds);
 	mici_issuer_free(&ds);
@@ -1142,6 +1165,30 @@ test_issuer_sod(void **state)
 	    sizeof(sod), &len), MIC_ERR_INVALID_ARGUMENT);
 	assert_int_equal(mici_sod_build(ds, a->files, 4, a->chip, sod, 200,
 	    &len), MIC_ERR_BUFFER_TOO_SMALL);
+	/* Card after card, each SignedData is made from the last one: the
+	 * content, digest and signature of the card at hand, also after a
+	 * refusal and after a buffer too small. */
+	for (size_t i = 0; i < 4; i++) {
+		struct card *c = i % 2 ? &f->b : a;
+		struct card *other = i % 2 ? a : &f->b;
+
+		assert_int_equal(mici_sod_build(ds, c->files, 4, c->chip, sod,
+		    sizeof(sod), &len), MIC_OK);
+		same_tree(sod, len, c->sod, c->sod_len);
+		n = cms_verified(sod, len, got, sizeof(got));
+		k = econtent(c->sod, c->sod_len, want, sizeof(want));
+		assert_int_equal(n, k);
+		assert_memory_equal(got, want, k);
+		assert_int_equal(verify(f, c, sod, len), MIC_OK);
+		assert_int_equal(verify(f, other, sod, len), MIC_ERR_SOD_CHIP);
+		if (i == 1)
+			assert_int_equal(mici_sod_build(ds, c->files, 3,
+			    c->chip, sod, sizeof(sod), &len),
+			    MIC_ERR_INVALID_ARGUMENT);
+		if (i == 2)
+			assert_int_equal(mici_sod_build(ds, c->files, 4,
+			    c->chip, sod, 200, &len), MIC_ERR_BUFFER_TOO_SMALL);
+	}
 	/* A certificate that is not the key's is refused once, at set-up. */
 	assert_int_equal(mici_issuer_new(f->ds, f->ci_cert, f->ci_len, &bad),
 	    MIC_ERR_CERT_PURPOSE);
@@ -1276,10 +1323,17 @@ test_sm2(void **state)
 		check_card_x509(c2, c2len, f2.ci_cert, f2.ci_len, &f2.a);
 		assert_int_equal(mici_cardcert_check(f2.trust, c2, c2len,
 		    f2.a.cic, f2.a.gen, f2.a.gen_len), MIC_OK);
-		assert_int_equal(mici_sod_build(ds, f2.a.files, 4, f2.a.chip,
-		    s, sizeof(s), &s2len), MIC_OK);
-		same_tree(s, s2len, f2.a.sod, f2.a.sod_len);
-		assert_int_equal(verify(&f2, &f2.a, s, s2len), MIC_OK);
+		/* Twice: the second from the first. */
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(mici_sod_build(ds, f2.a.files, 4,
+			    f2.a.chip, s, sizeof(s), &s2len), MIC_OK);
+			same_tree(s, s2len, f2.a.sod, f2.a.sod_len);
+			assert_int_equal(verify(&f2, &f2.a, s, s2len), MIC_OK);
+		}
+		assert_int_equal(mici_cardcert_issue(ci, f2.a.gen, f2.a.gen_len,
+		    f2.a.cic, now, 0, c2, sizeof(c2), &c2len), MIC_OK);
+		same_tbs(r2, r2len, c2, c2len);
+		check_card_x509(c2, c2len, f2.ci_cert, f2.ci_len, &f2.a);
 		mici_issuer_free(&ci);
 		mici_issuer_free(&ds);
 	}

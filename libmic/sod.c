@@ -10,6 +10,7 @@
  * can tell a changed file from a cloned card from a forged signer.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -977,8 +978,12 @@ struct mici_issuer {
 	EVP_MD *md;               /* the suite's digest */
 	EVP_MD_CTX *sign;         /* set up once, copied per signature */
 	EC_GROUP *group;          /* the curve of the keys it certifies */
-	X509 *card;               /* the last card certificate it signed */
-	CMS_ContentInfo *sod;     /* the last SignedData it signed */
+	/* The last objects it signed, to make the next ones from. A thread
+	 * takes one out under the lock and puts it back when done; a thread
+	 * that finds none there builds its own. */
+	pthread_mutex_t mu;
+	X509 *card;               /* the last card certificate */
+	CMS_ContentInfo *sod;     /* the last SignedData */
 	time_t sod_time;          /* and that SignedData's signingTime */
 };
 
@@ -996,6 +1001,7 @@ mici_issuer_free(mici_issuer **isp)
 	EC_GROUP_free(is->group);
 	X509_free(is->card);
 	CMS_ContentInfo_free(is->sod);
+	pthread_mutex_destroy(&is->mu);
 	free(is);
 }
 
@@ -1018,6 +1024,10 @@ mici_issuer_new(mic_keyprov_t *kp, const uint8_t *cert, size_t len,
 		return MIC_ERR_INVALID_ARGUMENT;
 	if ((is = calloc(1, sizeof(*is))) == NULL)
 		return MIC_ERR_NOMEM;
+	if (pthread_mutex_init(&is->mu, NULL) != 0) {
+		free(is);
+		return MIC_ERR_NOMEM;
+	}
 	is->kp = kp;
 	is->suite = mic_keyprov_suite(kp);
 	if ((rc = mici_x509_parse(cert, len, &is->x)) != MIC_OK)
@@ -1096,18 +1106,22 @@ set_card_key(X509 *x, mic_suite suite, const uint8_t *pt)
 
 /*
  * The card certificate over @p pt: the first one built by
- * mici_cert_build(), each next one from the last (mici_cert_reissue()),
- * which a failure throws away so that the next card starts afresh.
+ * mici_cert_build(), each next one from the last (mici_cert_reissue()).
+ * The caller owns *@p out and gives it back with cardcert_put().
  */
 static mic_rc
-cardcert_sign(mici_issuer *ci, const uint8_t *pt, const mic_cert_params *prm)
+cardcert_sign(mici_issuer *ci, const uint8_t *pt, const mic_cert_params *prm,
+    X509 **out)
 {
 	EVP_PKEY *pkey = mic_keyprov_pkey(ci->kp);
 	X509 *x;
 	mic_rc rc;
 
-	if ((x = ci->card) != NULL) {
-		ci->card = NULL;
+	pthread_mutex_lock(&ci->mu);
+	x = ci->card;
+	ci->card = NULL;
+	pthread_mutex_unlock(&ci->mu);
+	if (x != NULL) {
 		if ((rc = set_card_key(x, ci->suite, pt)) == MIC_OK)
 			rc = mici_cert_reissue(x, prm, pkey, ci->suite,
 			    ci->sign);
@@ -1116,12 +1130,25 @@ cardcert_sign(mici_issuer *ci, const uint8_t *pt, const mic_cert_params *prm)
 	} else if ((rc = set_card_key(x, ci->suite, pt)) == MIC_OK) {
 		rc = mici_cert_build(x, prm, ci->x, pkey, ci->suite, ci->sign);
 	}
+	/* A failure leaves it half changed: the next card starts afresh. */
 	if (rc != MIC_OK) {
 		X509_free(x);
 		return rc;
 	}
-	ci->card = x;
+	*out = x;
 	return MIC_OK;
+}
+
+static void
+cardcert_put(mici_issuer *ci, X509 *x)
+{
+	pthread_mutex_lock(&ci->mu);
+	if (ci->card == NULL) {
+		ci->card = x;
+		x = NULL;
+	}
+	pthread_mutex_unlock(&ci->mu);
+	X509_free(x);
 }
 
 mic_rc
@@ -1132,6 +1159,7 @@ mici_cardcert_issue(mici_issuer *ci, const uint8_t *gen_rsp,
 	mic_cert_params prm = { 0 };
 	const uint8_t *pt = NULL;
 	unsigned char *p;
+	X509 *x = NULL;
 	int n;
 	mic_rc rc;
 
@@ -1155,17 +1183,23 @@ mici_cardcert_issue(mici_issuer *ci, const uint8_t *gen_rsp,
 	prm.serial_number = cic;
 	prm.not_before = not_before;
 	prm.not_after = not_after;
-	if ((rc = cardcert_sign(ci, pt, &prm)) != MIC_OK)
+	if ((rc = cardcert_sign(ci, pt, &prm, &x)) != MIC_OK)
 		return rc;
-	if ((n = i2d_X509(ci->card, NULL)) <= 0)
-		return MIC_ERR_CRYPTO;
-	if ((size_t)n > cap)
-		return MIC_ERR_BUFFER_TOO_SMALL;
+	rc = MIC_ERR_CRYPTO;
+	if ((n = i2d_X509(x, NULL)) <= 0)
+		goto out;
+	if ((size_t)n > cap) {
+		rc = MIC_ERR_BUFFER_TOO_SMALL;
+		goto out;
+	}
 	p = out;
-	if (i2d_X509(ci->card, &p) != n)
-		return MIC_ERR_CRYPTO;
+	if (i2d_X509(x, &p) != n)
+		goto out;
 	*len = (size_t)n;
-	return MIC_OK;
+	rc = MIC_OK;
+out:
+	cardcert_put(ci, x);
+	return rc;
 }
 
 /* One signature by @p is over @p data, into @p sig of *@p siglen bytes. */
@@ -1219,7 +1253,7 @@ signed_attr(CMS_SignerInfo *si, int nid)
  */
 static mic_rc
 sod_resign(mici_issuer *ds, CMS_ContentInfo *cms, const uint8_t *content,
-    size_t clen)
+    size_t clen, time_t *when)
 {
 	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(
 	    CMS_get0_SignerInfos(cms), 0);
@@ -1246,11 +1280,11 @@ sod_resign(mici_issuer *ds, CMS_ContentInfo *cms, const uint8_t *content,
 	    (int)dlen))
 		goto fail_ossl;
 	/* The time as CMS_SignerInfo_sign() sets it: UTCTime until 2049. */
-	if (t != ds->sod_time) {
+	if (t != *when) {
 		if ((now = ASN1_TIME_set(NULL, t)) == NULL)
 			goto fail_ossl;
 		ASN1_TYPE_set(time_attr, now->type, now);
-		ds->sod_time = t;
+		*when = t;
 	}
 	if ((attrs = sk_X509_ATTRIBUTE_new_null()) == NULL)
 		goto fail_ossl;
@@ -1284,6 +1318,7 @@ mici_sod_build(mici_issuer *ds, const mic_sod_file *files,
 	uint8_t content[CONTENT_MAX];
 	size_t clen = 0;
 	CMS_ContentInfo *cms;
+	time_t t;
 	mic_rc rc;
 
 	if (ds == NULL || files == NULL || chip_serial == NULL ||
@@ -1292,21 +1327,33 @@ mici_sod_build(mici_issuer *ds, const mic_sod_file *files,
 	if ((rc = sod_content(ds->suite, ds->md, files, nfiles, chip_serial,
 	    content, &clen)) != MIC_OK)
 		return rc;
-	/* Taken out while it changes: a failure leaves no half-made one. */
-	if ((cms = ds->sod) != NULL) {
-		ds->sod = NULL;
-		rc = sod_resign(ds, cms, content, clen);
+	pthread_mutex_lock(&ds->mu);
+	cms = ds->sod;
+	t = ds->sod_time;
+	ds->sod = NULL;
+	pthread_mutex_unlock(&ds->mu);
+	if (cms != NULL) {
+		rc = sod_resign(ds, cms, content, clen, &t);
 	} else {
 		rc = sod_cms(ds->x, mic_keyprov_pkey(ds->kp), ds->suite, ds->md,
 		    content, clen, &cms);
-		ds->sod_time = 0;
+		t = 0;
 	}
 	if (rc == MIC_OK)
 		rc = sod_encode(cms, out, cap, len);
+	/* A failure to sign leaves it half changed: the next card starts
+	 * afresh. */
 	if (rc != MIC_OK && rc != MIC_ERR_BUFFER_TOO_SMALL) {
 		CMS_ContentInfo_free(cms);
 		return rc;
 	}
-	ds->sod = cms;
+	pthread_mutex_lock(&ds->mu);
+	if (ds->sod == NULL) {
+		ds->sod = cms;
+		ds->sod_time = t;
+		cms = NULL;
+	}
+	pthread_mutex_unlock(&ds->mu);
+	CMS_ContentInfo_free(cms);
 	return rc;
 }

@@ -187,10 +187,11 @@ mic_rc mici_cardcert_check(const mic_trust_t *trust, const uint8_t *cert,
  * A key that signs for card after card (the card-certificate issuer, the
  * document signer) with its certificate, parsed and checked once: the
  * certificate matches the key, and its X509, the suite's digest and a
- * signing context every card needs are ready. It keeps the last object
- * it signed to make the next one from, so one thread at a time may use it
- * (a line's readers share one under the configuration's lock); @p kp is
- * borrowed and must outlive it.
+ * signing context every card needs are ready. It keeps the last objects
+ * it signed to make the next ones from; threads may share one (a line's
+ * readers do), each taking those objects out while it uses them. @p kp is
+ * borrowed and must outlive it, and a key on a token is the caller's to
+ * serialize.
  * @retval MIC_ERR_CERT_FORMAT   @p cert is not a certificate
  * @retval MIC_ERR_CERT_PURPOSE  @p cert is not @p kp's
  */

@@ -9,6 +9,7 @@
  * document signer and the card issuer come from that PKI, whose keys sit in
  * SoftHSM2 behind pkcs11: URIs: the same tests then pass through PKCS#11.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1199,6 +1200,80 @@ test_issuer_sod(void **state)
 }
 
 /*
+ * Readers of a line share their issuers: threads issuing at once each get
+ * a certificate and an EF.SOD of their own card, whole.
+ */
+#define SHARE_THREADS 4
+#define SHARE_CARDS 12
+
+struct share {
+	struct fx *f;
+	mici_issuer *ci, *ds;
+	int id;
+	mic_rc rc;
+	uint8_t cert[SHARE_CARDS][MIC_CERT_MAX];
+	size_t cert_len[SHARE_CARDS];
+	uint8_t sod[SHARE_CARDS][MIC_SOD_MAX];
+	size_t sod_len[SHARE_CARDS];
+};
+
+static void *
+share_run(void *arg)
+{
+	struct share *sh = arg;
+
+	for (int i = 0; i < SHARE_CARDS && sh->rc == MIC_OK; i++) {
+		struct card *c = (sh->id + i) % 2 ? &sh->f->b : &sh->f->a;
+
+		sh->rc = mici_cardcert_issue(sh->ci, c->gen, c->gen_len,
+		    c->cic, 0, 0, sh->cert[i], sizeof(sh->cert[i]),
+		    &sh->cert_len[i]);
+		if (sh->rc == MIC_OK)
+			sh->rc = mici_sod_build(sh->ds, c->files, 4, c->chip,
+			    sh->sod[i], sizeof(sh->sod[i]), &sh->sod_len[i]);
+	}
+	return NULL;
+}
+
+static void
+test_issuer_threads(void **state)
+{
+	struct fx *f = *state;
+	struct share *sh = calloc(SHARE_THREADS, sizeof(*sh));
+	pthread_t th[SHARE_THREADS];
+	mici_issuer *ci = NULL, *ds = NULL;
+
+	assert_non_null(sh);
+	assert_int_equal(mici_issuer_new(f->ci, f->ci_cert, f->ci_len, &ci),
+	    MIC_OK);
+	assert_int_equal(mici_issuer_new(f->ds, f->ds_cert, f->ds_len, &ds),
+	    MIC_OK);
+	for (int t = 0; t < SHARE_THREADS; t++) {
+		sh[t] = (struct share){ .f = f, .ci = ci, .ds = ds, .id = t };
+		assert_int_equal(pthread_create(&th[t], NULL, share_run,
+		    &sh[t]), 0);
+	}
+	for (int t = 0; t < SHARE_THREADS; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	for (int t = 0; t < SHARE_THREADS; t++) {
+		assert_int_equal(sh[t].rc, MIC_OK);
+		for (int i = 0; i < SHARE_CARDS; i++) {
+			struct card *c = (t + i) % 2 ? &f->b : &f->a;
+
+			check_card_x509(sh[t].cert[i], sh[t].cert_len[i],
+			    f->ci_cert, f->ci_len, c);
+			same_tree(sh[t].sod[i], sh[t].sod_len[i], c->sod,
+			    c->sod_len);
+			assert_int_equal(verify(f, c, sh[t].sod[i],
+			    sh[t].sod_len[i]), MIC_OK);
+		}
+	}
+	mici_issuer_free(&ci);
+	mici_issuer_free(&ds);
+	free(sh);
+}
+
+/*
  * The trust store remembers verified chains: what it answers from memory
  * is what it answers afresh, for good certificates and bad ones, at other
  * times, and after the store changes.
@@ -1437,6 +1512,7 @@ main(void)
 		cmocka_unit_test(test_sm2),
 		cmocka_unit_test(test_issuer_cardcert),
 		cmocka_unit_test(test_issuer_sod),
+		cmocka_unit_test(test_issuer_threads),
 		cmocka_unit_test(test_trust_cache),
 	};
 

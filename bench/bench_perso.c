@@ -49,6 +49,7 @@
 
 #include "benchutil.h"
 #include "mici.h"
+#include "perso_int.h"
 #include "pkcount.h"
 #include "trust_int.h"
 

@@ -63,14 +63,4 @@ mic_rc mici_pin_block(const char *pin, uint8_t block[MICI_PIN_BLOCK_LEN]);
 struct mic_keyprov;
 int mici_keyprov_on_token(const struct mic_keyprov *kp);
 
-/**
- * The project's requirement is measured on mic_perso_card() itself, not a
- * copy of it: while a clock is set in a thread, each mic_perso_card() call
- * of that thread adds to @p *acc the @p clock seconds it spends preparing
- * the card's data (EF.CARD, EF.HOLDER, EF.INSURANCE, the transport PIN,
- * the card certificate and EF.SOD), and not its card traffic or checks.
- * A NULL @p clock turns it off. For bench/bench_perso.c.
- */
-void mici_perso_set_prep_clock(double (*clock)(void), double *acc);
-
 #endif

@@ -26,6 +26,7 @@
 
 #include "internal.h"
 #include "mici.h"
+#include "perso_int.h"
 #include "trust_int.h"
 
 /* docs/card-profile.md 4.4: the card's SCP11 key version and the OCE's
@@ -80,7 +81,7 @@ struct mic_perso_result {
 };
 
 /* Everything one card needs on the host side; wiped as a whole. */
-struct perso {
+struct mici_perso {
 	mic_perso_cfg_t *cfg;
 	mic_tx_t *tx;
 	mic_card_t *card;
@@ -100,6 +101,7 @@ struct perso {
 	uint8_t f_sod[EF_SOD_SIZE];
 	size_t l_card, l_holder, l_ins, l_cert, l_sod;
 	uint8_t pin_block[PIN_BLOCK_LEN];
+	int64_t not_after;          /* the card certificate's last second */
 	/* Read back. */
 	uint8_t r_buf[EF_SOD_SIZE];
 	uint8_t cmd[STORE_DATA_MAX];
@@ -518,8 +520,8 @@ out:
  * identification code and number into @p p; before any card traffic, so
  * that a bad application costs no card. */
 static mic_rc
-build_public(struct perso *p, const mic_application_t *app,
-    uint64_t serial, int64_t *not_after)
+build_public(struct mici_perso *p, const mic_application_t *app,
+    uint64_t serial)
 {
 	const mic_insurance_t *ins = mic_application_insurance(app);
 	const mic_holder_t *holder = mic_application_holder(app);
@@ -551,7 +553,7 @@ build_public(struct perso *p, const mic_application_t *app,
 		memcpy(issued, cfg->issue_date, 9);
 	else if ((rc = mici_today(issued)) != MIC_OK)
 		return rc;
-	expiry(issued, cfg->years, expires, not_after);
+	expiry(issued, cfg->years, expires, &p->not_after);
 	if ((ci = mic_cardinfo_new()) == NULL)
 		return MIC_ERR_NOMEM;
 	if ((rc = mic_cardinfo_set_id(ci, p->cic)) != MIC_OK ||
@@ -575,7 +577,7 @@ out:
 /* EF.CERT over the generated key, then EF.SOD over the four files as the
  * card will hold them and the chip serial. */
 static mic_rc
-build_signed(struct perso *p, int64_t not_after)
+build_signed(struct mici_perso *p)
 {
 	mic_perso_cfg_t *cfg = p->cfg;
 	mic_sod_file files[4] = {
@@ -590,7 +592,7 @@ build_signed(struct perso *p, int64_t not_after)
 	 * as a terminal does, before the card counts. */
 	cfg_lock(cfg);
 	if ((rc = mici_cardcert_issue(cfg->ci, p->gen, p->gen_len, p->cic, 0,
-	    not_after, p->f_cert, sizeof(p->f_cert), &p->l_cert)) == MIC_OK)
+	    p->not_after, p->f_cert, sizeof(p->f_cert), &p->l_cert)) == MIC_OK)
 		rc = mici_sod_build(cfg->ds, files, MIC_ARRAY_LEN(files),
 		    p->serial, p->f_sod, sizeof(p->f_sod), &p->l_sod);
 	cfg_unlock(cfg);
@@ -602,7 +604,7 @@ build_signed(struct perso *p, int64_t not_after)
 /* GET DATA BF21: CERT.SD.ECKA, verified as a card certificate of our
  * PKI before the bureau trusts the key it agrees a session key with. */
 static mic_rc
-factory_key(struct perso *p)
+factory_key(struct mici_perso *p)
 {
 	/* All of it in one answer where extended Le is there; mic_tx
 	 * clamps Ne to what the path carries (256 and GET RESPONSE). */
@@ -636,7 +638,7 @@ factory_key(struct perso *p)
 }
 
 static mic_rc
-generate_key(struct perso *p)
+generate_key(struct mici_perso *p)
 {
 	mic_apdu a = { .cla = 0x00, .ins = 0x47, .p1 = 0x80, .p2 = 0x00,
 		.ne = 256 };
@@ -660,7 +662,7 @@ generate_key(struct perso *p)
  * allows.
  */
 static mic_rc
-store_data(struct perso *p, size_t len, uint8_t block, int last,
+store_data(struct mici_perso *p, size_t len, uint8_t block, int last,
     int sensitive)
 {
 	mic_apdu a = { .cla = 0x80, .ins = 0xE2, .p1 = last ? 0x80 : 0x00,
@@ -689,7 +691,7 @@ store_data(struct perso *p, size_t len, uint8_t block, int last,
  * that personalizes it, as before.
  */
 static mic_rc
-store_all(struct perso *p)
+store_all(struct mici_perso *p)
 {
 	const struct {
 		uint16_t dgi;
@@ -743,7 +745,7 @@ store_all(struct perso *p)
 
 /* Read file @p sfi back; it shall be exactly what was written. */
 static mic_rc
-read_same(struct perso *p, uint8_t sfi, const uint8_t *want, size_t size)
+read_same(struct mici_perso *p, uint8_t sfi, const uint8_t *want, size_t size)
 {
 	mic_rc rc;
 
@@ -763,7 +765,7 @@ read_same(struct perso *p, uint8_t sfi, const uint8_t *want, size_t size)
  * key in SCP11b.
  */
 static mic_rc
-verify_card(struct perso *p)
+verify_card(struct mici_perso *p)
 {
 	mic_sod_file files[4] = {
 		{ MIC_SOD_SFI_CARD, p->f_card, sizeof(p->f_card) },
@@ -818,20 +820,77 @@ verify_card(struct perso *p)
 	return MIC_OK;
 }
 
+mic_rc
+mici_perso_new(mic_perso_cfg_t *cfg, mici_perso **out)
+{
+	mici_perso *p;
+
+	if (out != NULL)
+		*out = NULL;
+	if (cfg == NULL || out == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	/* Large buffers: the heap, not the stack of a reader thread. */
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return MIC_ERR_NOMEM;
+	p->cfg = cfg;
+	*out = p;
+	return MIC_OK;
+}
+
+void
+mici_perso_free(mici_perso **pp)
+{
+	mici_perso *p;
+
+	if (pp == NULL || (p = *pp) == NULL)
+		return;
+	*pp = NULL;
+	mic_card_free(&p->card);
+	EVP_PKEY_free(p->pk_sd);
+	OPENSSL_cleanse(p, sizeof(*p));
+	free(p);
+}
+
+mic_rc
+mici_perso_prep_files(mici_perso *p, const mic_application_t *app,
+    uint64_t serial)
+{
+	mic_rc rc;
+
+	if (p == NULL || app == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if ((rc = build_public(p, app, serial)) != MIC_OK) {
+		mici_debug("%s: the application: %d", __func__, (int)rc);
+		return rc;
+	}
+	if ((rc = random_pin(p->pin)) != MIC_OK)
+		return rc;
+	return mici_pin_block(p->pin, p->pin_block);
+}
+
+mic_rc
+mici_perso_prep_signed(mici_perso *p, const uint8_t *gen, size_t gen_len,
+    const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN])
+{
+	if (p == NULL || gen == NULL || chip_serial == NULL ||
+	    gen_len > sizeof(p->gen))
+		return MIC_ERR_INVALID_ARGUMENT;
+	memcpy(p->gen, gen, gen_len);
+	p->gen_len = gen_len;
+	memcpy(p->serial, chip_serial, sizeof(p->serial));
+	return build_signed(p);
+}
+
 static mic_rc
-perso_run(struct perso *p, const mic_application_t *app, uint64_t serial)
+perso_run(struct mici_perso *p, const mic_application_t *app, uint64_t serial)
 {
 	mic_perso_cfg_t *cfg = p->cfg;
 	mic_scp_keyref oce = { OCE_KVN, OCE_KID };
-	int64_t not_after = 0;
 	double t0;
 	mic_rc rc;
 
 	t0 = prep_begin();
-	if ((rc = build_public(p, app, serial, &not_after)) != MIC_OK)
-		mici_debug("%s: the application: %d", __func__, (int)rc);
-	else if ((rc = random_pin(p->pin)) == MIC_OK)
-		rc = mici_pin_block(p->pin, p->pin_block);
+	rc = mici_perso_prep_files(p, app, serial);
 	prep_end(t0);
 	if (rc != MIC_OK)
 		return rc;
@@ -859,7 +918,7 @@ perso_run(struct perso *p, const mic_application_t *app, uint64_t serial)
 	if ((rc = generate_key(p)) != MIC_OK)
 		return rc;
 	t0 = prep_begin();
-	rc = build_signed(p, not_after);
+	rc = build_signed(p);
 	prep_end(t0);
 	if (rc != MIC_OK || (rc = store_all(p)) != MIC_OK)
 		return rc;
@@ -872,7 +931,7 @@ mic_perso_card(mic_perso_cfg_t *cfg, mic_tx_t *tx,
     const mic_application_t *app, uint64_t bureau_serial,
     mic_perso_result_t **out)
 {
-	struct perso *p = NULL;
+	mici_perso *p = NULL;
 	mic_perso_result_t *res = NULL;
 	mic_tx_stats st0, st1;
 	int began = 0;
@@ -885,13 +944,12 @@ mic_perso_card(mic_perso_cfg_t *cfg, mic_tx_t *tx,
 		mici_debug("%s: bad argument", __func__);
 		return MIC_ERR_INVALID_ARGUMENT;
 	}
-	/* Large buffers: the heap, not the stack of a reader thread. */
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (res = calloc(1, sizeof(*res))) == NULL) {
+	if ((rc = mici_perso_new(cfg, &p)) != MIC_OK)
+		goto out;
+	if ((res = calloc(1, sizeof(*res))) == NULL) {
 		rc = MIC_ERR_NOMEM;
 		goto out;
 	}
-	p->cfg = cfg;
 	p->tx = tx;
 	/* The bureau's channel is ours to open and close; a caller's would
 	 * carry the SELECT and then be closed under it. */
@@ -925,12 +983,7 @@ out:
 		mic_scp_close(tx);
 	if (began)
 		mic_tx_end(tx);
-	if (p != NULL) {
-		mic_card_free(&p->card);
-		EVP_PKEY_free(p->pk_sd);
-		OPENSSL_cleanse(p, sizeof(*p));
-		free(p);
-	}
+	mici_perso_free(&p);
 	mic_perso_result_free(&res);
 	return rc;
 }

@@ -964,10 +964,11 @@ mici_cardcert_check(const mic_trust_t *trust, const uint8_t *cert,
  * certificates are parsed once here, with the digest and a signing context
  * ready, and the card's key goes into its certificate as the point the
  * card sent, never decoded into a key and encoded again. The certificate
- * and the SignedData are OpenSSL's own, by the same code as
- * mic_cert_issue() (mici_cert_build()) and mic_sod_build() (sod_sign()).
- * Neither signature is verified here: mic_perso_card() verifies both, as a
- * terminal does, before a card counts.
+ * and the SignedData are OpenSSL's own: the first ones by the same code as
+ * mic_cert_issue() (mici_cert_build()) and mic_sod_build() (sod_cms()),
+ * each next one made from the last, with only what differs between cards
+ * set in it. Neither signature is verified here: mic_perso_card() verifies
+ * both, as a terminal does, before a card counts.
  */
 
 struct mici_issuer {

@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <mic/batch.h>
 #include <mic/keyprov.h>
 #include <mic/pki.h>
 
@@ -329,4 +330,44 @@ bu_status_kb(const char *field)
 		}
 	fclose(fp);
 	return kb;
+}
+
+EVP_PKEY *
+bu_pem_key(const char *dir, const char *rel)
+{
+	char *path = bu_path(dir, rel);
+	FILE *fp = fopen(path, "r");
+	EVP_PKEY *k = NULL;
+
+	if (fp != NULL) {
+		k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+		fclose(fp);
+	}
+	if (k == NULL)
+		fprintf(stderr, "bench: no key in %s\n", path);
+	free(path);
+	return k;
+}
+
+int
+bu_apps(const char *dir, mic_application_t **apps, int n)
+{
+	char *path = bu_path(dir, "apps.jsonl");
+	mic_batch_t *b = NULL;
+	mic_batch_error err;
+	int rc = -1;
+
+	if (n < 1 || bu_batch_file(path, (unsigned)n) != 0 ||
+	    mic_batch_open(&b, path) != MIC_OK)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (mic_batch_next(b, &apps[i], &err) != MIC_OK) {
+			fprintf(stderr, "bench: batch: %s\n", err.message);
+			goto out;
+		}
+	rc = 0;
+out:
+	mic_batch_free(&b);
+	free(path);
+	return rc;
 }

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
+#include <mic/batch.h>
 #include <mic/err.h>
 
 #include "vcard.h"
@@ -32,6 +35,10 @@ char *bu_path(const char *dir, const char *rel);
 
 /* A complete P-256 test PKI (mic_pki_init) in @p dir. */
 int bu_pki(const char *dir);
+/* The private key in the PEM file DIR/REL, or NULL (said on stderr). */
+EVP_PKEY *bu_pem_key(const char *dir, const char *rel);
+/* @p n applications of a synthetic batch, written to DIR/apps.jsonl. */
+int bu_apps(const char *dir, mic_application_t **apps, int n);
 
 /*
  * The chip factory of docs/card-profile.md 4.4 for the PKI in a directory:

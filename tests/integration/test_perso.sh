@@ -9,7 +9,8 @@
 #   4. the same batch with the card issuer's and the document signer's
 #      keys in a SoftHSM2 token (skipped without SoftHSM2);
 #   5. examples/issuance_line, the integrator's loop;
-#   6. the progress bar on a terminal.
+#   6. the progress bar on a terminal;
+#   7. bench/bench_perso_pcsc, briefly, so that the benchmark keeps working.
 #
 # Ports 36700-36749 belong to this test.
 set -uo pipefail
@@ -316,6 +317,13 @@ check "on a terminal: a progress bar" contains "$out" "\[#*-*\] [0-9]*/4 issued"
 check "... with rate and ETA" contains "$out" "cards/min ETA"
 check "... redrawn in place" contains "$out" $'\r'
 check "... ending at 4/4" contains "$out" "\[#*\] 4/4 issued"
+
+# --- 7. the data-preparation benchmark through pcscd still runs ---------
+out=$("$MIC_BUILD_DIR/bench/bench_perso_pcsc" "$tmp/pki" 1 2 4 2>&1); rc=$?
+check "bench_perso_pcsc: exit 0 ($rc: $out)" test "$rc" -eq 0
+check "bench_perso_pcsc: both ratios" bash -c \
+    "grep -q '^ratio_prep_vs_sign=0\.' <<<'$out' &&
+     grep -q '^ratio_prep_vs_place_sign=0\.' <<<'$out'"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -38,7 +38,7 @@ struct sample {
 };
 
 struct reader {
-	bu_factory *fac;
+	vcf_factory *fac;
 	unsigned id;
 	unsigned long made;
 	vc_card *card;          /* the card in the reader, if any */
@@ -205,7 +205,7 @@ main(int argc, char **argv)
 	mic_perso_line_t *line = NULL;
 	mic_perso_load_stats st;
 	mic_batch_t *b = NULL;
-	bu_factory *fac = NULL;
+	vcf_factory *fac = NULL;
 	char *dir = NULL, *batch = NULL, *journal = NULL, name[32];
 	struct sample *first, *last;
 	mic_rc rc;
@@ -298,7 +298,7 @@ out:
 	for (unsigned i = 0; i < nr; i++)
 		vc_card_free(&rd[i].card);
 	mic_perso_cfg_free(&cfg);
-	bu_factory_free(&fac);
+	vcf_free(&fac);
 	if (dir != NULL)
 		bu_rmrf(dir);
 	free(dir);

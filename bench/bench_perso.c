@@ -623,7 +623,7 @@ template_len(mic_tx_t *tx, uint8_t sfi, size_t size)
 struct ctx {
 	char *dir;
 	mic_perso_cfg_t *cfg;
-	bu_factory *fac;
+	vcf_factory *fac;
 	mic_application_t *apps[APPS];
 	unsigned serial;
 };
@@ -1084,7 +1084,7 @@ out:
 	for (int i = 0; i < APPS; i++)
 		mic_application_free(&c.apps[i]);
 	mic_perso_cfg_free(&c.cfg);
-	bu_factory_free(&c.fac);
+	vcf_free(&c.fac);
 	if (c.dir != NULL)
 		bu_rmrf(c.dir);
 	free(c.dir);

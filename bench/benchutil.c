@@ -117,120 +117,37 @@ bu_pki(const char *dir)
 
 /* --- the chip factory --------------------------------------------------- */
 
-struct bu_factory {
-	/* The card issuer's key may sit behind a key provider that is not
-	 * known to be thread-safe; cards are made one at a time. */
-	pthread_mutex_t lock;
-	mic_keyprov_t *ci_kp;
-	uint8_t ci[MIC_CERT_MAX];
-	size_t ci_len;
-	uint8_t root[MIC_CERT_MAX];
-	size_t root_len;
-};
-
 int
-bu_factory_new(bu_factory **out, const char *dir)
+bu_factory_new(vcf_factory **f, const char *dir)
 {
-	bu_factory *f = calloc(1, sizeof(*f));
-	char *path = bu_path(dir, "trust/roots/root.pem");
-	unsigned char *w;
-	FILE *fp;
-	X509 *x = NULL;
-	int n;
-	mic_rc rc;
+	char why[256];
 
-	*out = NULL;
-	if (f == NULL || pthread_mutex_init(&f->lock, NULL) != 0) {
-		free(f);
-		free(path);
+	if (vcf_new(f, dir, why, sizeof(why)) != 0) {
+		fprintf(stderr, "bench: the chip factory: %s\n", why);
 		return -1;
 	}
-	if ((fp = fopen(path, "r")) != NULL) {
-		x = PEM_read_X509(fp, NULL, NULL, NULL);
-		fclose(fp);
-	}
-	w = f->root;
-	if (x == NULL || (n = i2d_X509(x, NULL)) <= 0 ||
-	    (size_t)n > sizeof(f->root) || i2d_X509(x, &w) != n) {
-		fprintf(stderr, "bench: %s: no root certificate\n", path);
-		goto fail;
-	}
-	f->root_len = (size_t)n;
-	if ((rc = mic_pki_load(dir, MIC_CERT_CARD_ISSUER, NULL, NULL, NULL,
-	    NULL, &f->ci_kp, f->ci, sizeof(f->ci), &f->ci_len)) != MIC_OK) {
-		fprintf(stderr, "bench: card issuer of %s: %s\n", dir,
-		    mic_strerror(rc));
-		goto fail;
-	}
-	X509_free(x);
-	free(path);
-	*out = f;
 	return 0;
-fail:
-	X509_free(x);
-	free(path);
-	bu_factory_free(&f);
-	return -1;
-}
-
-void
-bu_factory_free(bu_factory **fp)
-{
-	if (fp == NULL || *fp == NULL)
-		return;
-	mic_keyprov_free(&(*fp)->ci_kp);
-	pthread_mutex_destroy(&(*fp)->lock);
-	free(*fp);
-	*fp = NULL;
 }
 
 int
-bu_factory_card(bu_factory *f, const char *serial, vc_card **out,
-    uint8_t pub_out[65])
+bu_factory_card(vcf_factory *f, const char *serial, vc_card **out,
+    uint8_t pub[65])
 {
-	/* SubjectPublicKeyInfo of a P-256 point: this fixed prefix, then the
-	 * 65-byte uncompressed point (RFC 5480). */
-	uint8_t spki[91] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86,
-		0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48,
-		0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00 };
-	uint8_t pub[65], chip[VC_CHIP_SERIAL_LEN], cert[MIC_CERT_MAX];
-	char hex[2 * VC_CHIP_SERIAL_LEN + 1];
-	mic_cert_params prm;
+	char why[256];
 	vc_card *card = NULL;
-	size_t clen = 0;
 	mic_rc rc;
 
 	*out = NULL;
-	if ((rc = vc_card_new(&card, serial, 0)) != MIC_OK ||
-	    (rc = vc_card_factory_key(card, pub)) != MIC_OK) {
-		fprintf(stderr, "bench: factory card %s: %s\n", serial,
+	if ((rc = vc_card_new(&card, serial, 0)) != MIC_OK) {
+		fprintf(stderr, "bench: card %s: %s\n", serial,
 		    mic_strerror(rc));
+		return -1;
+	}
+	if (vcf_card(f, card, pub, why, sizeof(why)) != 0) {
+		fprintf(stderr, "bench: factory card %s: %s\n", serial, why);
 		vc_card_free(&card);
 		return -1;
 	}
-	memcpy(spki + 26, pub, sizeof(pub));
-	vc_card_chip_serial(card, chip);
-	for (size_t i = 0; i < sizeof(chip); i++)
-		snprintf(hex + 2 * i, 3, "%02X", chip[i]);
-	memset(&prm, 0, sizeof(prm));
-	prm.kind = MIC_CERT_CARD;
-	prm.common_name = "MIC chip SD.ECKA";
-	prm.serial_number = hex;
-	pthread_mutex_lock(&f->lock);
-	rc = mic_cert_issue(&prm, spki, sizeof(spki), f->ci, f->ci_len,
-	    f->ci_kp, cert, sizeof(cert), &clen);
-	pthread_mutex_unlock(&f->lock);
-	if (rc == MIC_OK)
-		rc = vc_card_factory_finish(card, cert, clen, f->root,
-		    f->root_len, (int64_t)time(NULL));
-	if (rc != MIC_OK) {
-		fprintf(stderr, "bench: factory card %s: %s\n", serial,
-		    mic_strerror(rc));
-		vc_card_free(&card);
-		return -1;
-	}
-	if (pub_out != NULL)
-		memcpy(pub_out, pub, sizeof(pub));
 	*out = card;
 	return 0;
 }

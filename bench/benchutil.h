@@ -17,6 +17,7 @@
 #include <mic/batch.h>
 #include <mic/err.h>
 
+#include "chipfactory.h"
 #include "vcard.h"
 
 /* Monotonic wall clock and this thread's CPU time, in seconds. */
@@ -40,21 +41,15 @@ EVP_PKEY *bu_pem_key(const char *dir, const char *rel);
 /* @p n applications of a synthetic batch, written to DIR/apps.jsonl. */
 int bu_apps(const char *dir, mic_application_t **apps, int n);
 
+/* The chip factory (chipfactory.h) of the PKI in @p dir; 0, or -1 said on
+ * stderr. */
+int bu_factory_new(vcf_factory **f, const char *pki_dir);
 /*
- * The chip factory of docs/card-profile.md 4.4 for the PKI in a directory:
- * the card-certificate issuer's key and certificate and the root, loaded
- * once. Safe to share between threads.
+ * A blank card named @p serial, provisioned by @p f: its own SK.SD.ECKA,
+ * CERT.SD.ECKA from the card-certificate issuer, the root and today.
+ * @p pub receives PK.SD.ECKA (65 bytes) if not NULL.
  */
-typedef struct bu_factory bu_factory;
-
-int bu_factory_new(bu_factory **f, const char *pki_dir);
-void bu_factory_free(bu_factory **f);
-/*
- * A blank card named @p serial, provisioned like the chip factory does it:
- * its own SK.SD.ECKA, CERT.SD.ECKA from the card-certificate issuer, the
- * root and today. @p pub receives PK.SD.ECKA (65 bytes) if not NULL.
- */
-int bu_factory_card(bu_factory *f, const char *serial, vc_card **out,
+int bu_factory_card(vcf_factory *f, const char *serial, vc_card **out,
     uint8_t pub[65]);
 
 /*

@@ -28,6 +28,7 @@
 #include <mic/tx.h>
 
 #include "vcard.h"
+#include "chipfactory.h"
 #include "trust_test.h"
 
 #define KVN 0x01
@@ -46,6 +47,7 @@ static const char app_line[] =
 struct pki {
 	char *dir;
 	char *foreign;
+	vcf_factory *ours, *theirs;   /* chip factories of dir and foreign */
 	mic_perso_cfg_t *cfg;
 	mic_application_t *app;
 };
@@ -97,6 +99,8 @@ group_setup(void **state)
 	assert_non_null(p);
 	p->dir = tt_pki(MIC_SUITE_P256);
 	p->foreign = tt_pki(MIC_SUITE_P256);
+	assert_int_equal(vcf_new(&p->ours, p->dir, NULL, 0), 0);
+	assert_int_equal(vcf_new(&p->theirs, p->foreign, NULL, 0), 0);
 	assert_int_equal(mic_perso_cfg_load(&p->cfg, p->dir, "bureau"),
 	    MIC_OK);
 	assert_int_equal(mic_perso_cfg_set_bureau_code(p->cfg, "001"), MIC_OK);
@@ -112,6 +116,8 @@ group_teardown(void **state)
 	mic_perso_cfg_free(&P->cfg);
 	mic_application_free(&P->app);
 	tt_rmrf(P->dir);
+	vcf_free(&P->ours);
+	vcf_free(&P->theirs);
 	tt_rmrf(P->foreign);
 	free(P->dir);
 	free(P->foreign);
@@ -121,59 +127,16 @@ group_teardown(void **state)
 
 /* --- the chip factory ----------------------------------------------------- */
 
-static EVP_PKEY *
-point_pkey(const uint8_t pub[65])
-{
-	uint8_t der[91] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86,
-		0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48,
-		0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00 };
-	const unsigned char *q = der;
-	EVP_PKEY *k;
-
-	memcpy(der + 26, pub, 65);
-	k = d2i_PUBKEY(NULL, &q, sizeof(der));
-	assert_non_null(k);
-	return k;
-}
-
-/* A blank card whose CERT.SD.ECKA comes from the PKI in @p dir. */
+/* A blank card of the chip factory @p f. */
 static vc_card *
-factory_card(const char *dir, const char *serial)
+factory_card(vcf_factory *f, const char *serial)
 {
-	uint8_t pub[65], chip[8], spki[128], cert[MIC_CERT_MAX];
-	uint8_t ci[MIC_CERT_MAX], root[MIC_CERT_MAX];
-	unsigned char *w = spki;
-	mic_keyprov_t *kp = NULL;
-	mic_cert_params prm;
+	char why[256] = "";
 	vc_card *card = NULL;
-	size_t clen = 0, cilen = 0, rlen = 0;
-	char hex[17], *path;
-	EVP_PKEY *k;
-	int slen;
 
 	assert_int_equal(vc_card_new(&card, serial, 0), MIC_OK);
-	assert_int_equal(vc_card_factory_key(card, pub), MIC_OK);
-	k = point_pkey(pub);
-	slen = i2d_PUBKEY(k, &w);
-	EVP_PKEY_free(k);
-	assert_true(slen > 0);
-	vc_card_chip_serial(card, chip);
-	for (int i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02X", chip[i]);
-	memset(&prm, 0, sizeof(prm));
-	prm.kind = MIC_CERT_CARD;
-	prm.common_name = "MIC chip";
-	prm.serial_number = hex;
-	assert_int_equal(mic_pki_load(dir, MIC_CERT_CARD_ISSUER, NULL, NULL,
-	    NULL, NULL, &kp, ci, sizeof(ci), &cilen), MIC_OK);
-	assert_int_equal(mic_cert_issue(&prm, spki, (size_t)slen, ci, cilen,
-	    kp, cert, sizeof(cert), &clen), MIC_OK);
-	mic_keyprov_free(&kp);
-	path = tt_path(dir, "trust/roots/root.pem");
-	tt_cert_der(path, root, sizeof(root), &rlen);
-	free(path);
-	assert_int_equal(vc_card_factory_finish(card, cert, clen, root, rlen,
-	    (int64_t)time(NULL)), MIC_OK);
+	if (vcf_card(f, card, NULL, why, sizeof(why)) != 0)
+		fail_msg("factory card %s: %s", serial, why);
 	return card;
 }
 
@@ -272,7 +235,7 @@ change_pin(mic_tx_t *tx, const char *old, const char *next)
 static void
 test_perso(void **state)
 {
-	vc_card *card = factory_card(P->dir, "PERSO-OK-1");
+	vc_card *card = factory_card(P->ours, "PERSO-OK-1");
 	mic_tx_t *tx = host(card);
 	mic_perso_result_t *res = NULL;
 	mic_card_t *c = NULL;
@@ -336,7 +299,7 @@ test_perso(void **state)
 static void
 test_not_blank(void **state)
 {
-	vc_card *card = factory_card(P->dir, "PERSO-TWICE");
+	vc_card *card = factory_card(P->ours, "PERSO-TWICE");
 	mic_tx_t *tx = host(card);
 	mic_perso_result_t *res = NULL;
 	struct nv nv = { 0, 0 };
@@ -359,7 +322,7 @@ test_not_blank(void **state)
 static void
 test_foreign(void **state)
 {
-	vc_card *card = factory_card(P->foreign, "PERSO-FOREIGN");
+	vc_card *card = factory_card(P->theirs, "PERSO-FOREIGN");
 	mic_tx_t *tx = host(card);
 	mic_perso_result_t *res = NULL;
 	struct nv nv = { 0, 0 };
@@ -386,7 +349,7 @@ test_torn(void **state)
 
 	(void)state;
 	{
-		vc_card *card = factory_card(P->dir, "PERSO-TORN");
+		vc_card *card = factory_card(P->ours, "PERSO-TORN");
 		mic_tx_t *tx = host(card);
 		mic_perso_result_t *res = NULL;
 		struct nv nv = { 0, 0 };
@@ -402,7 +365,7 @@ test_torn(void **state)
 		vc_card_free(&card);
 	}
 	for (unsigned at = 1; at <= commits; at++) {
-		vc_card *card = factory_card(P->dir, "PERSO-TORN");
+		vc_card *card = factory_card(P->ours, "PERSO-TORN");
 		mic_tx_t *tx = host(card);
 		mic_perso_result_t *res = NULL;
 		struct nv nv = { 0, at };
@@ -454,7 +417,7 @@ test_extended(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(max_ne) / sizeof(max_ne[0]); i++) {
-		vc_card *card = factory_card(P->dir, "PERSO-EXT");
+		vc_card *card = factory_card(P->ours, "PERSO-EXT");
 		mic_tx_t *tx = host(card);
 		mic_perso_result_t *res = NULL;
 		mic_tx_caps caps;
@@ -516,7 +479,7 @@ test_cfg(void **state)
 	    MIC_ERR_INVALID_ARGUMENT);
 	assert_null(res);
 	{
-		vc_card *card = factory_card(P->dir, "PERSO-CFG");
+		vc_card *card = factory_card(P->ours, "PERSO-CFG");
 		mic_tx_t *tx = host(card);
 		mic_card_t *c = NULL;
 

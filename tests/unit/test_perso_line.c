@@ -32,6 +32,7 @@
 #include <mic/tx.h>
 
 #include "vcard.h"
+#include "chipfactory.h"
 #include "trust_test.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -54,11 +55,7 @@
 struct pki {
 	char *dir;
 	mic_perso_cfg_t *cfg;
-	/* The chip factory's card-certificate issuer, for blank cards. */
-	mic_keyprov_t *ci_kp;
-	uint8_t ci[MIC_CERT_MAX], root[MIC_CERT_MAX];
-	size_t ci_len, root_len;
-	pthread_mutex_t factory;
+	vcf_factory *factory;   /* blank cards, from reader threads too */
 };
 
 static struct pki *P;
@@ -67,7 +64,7 @@ static int
 group_setup(void **state)
 {
 	struct pki *p = calloc(1, sizeof(*p));
-	char *path;
+	char why[256];
 
 	(void)state;
 	assert_non_null(p);
@@ -75,12 +72,7 @@ group_setup(void **state)
 	assert_int_equal(mic_perso_cfg_load(&p->cfg, p->dir, "bureau"),
 	    MIC_OK);
 	assert_int_equal(mic_perso_cfg_set_bureau_code(p->cfg, "001"), MIC_OK);
-	assert_int_equal(mic_pki_load(p->dir, MIC_CERT_CARD_ISSUER, NULL, NULL,
-	    NULL, NULL, &p->ci_kp, p->ci, sizeof(p->ci), &p->ci_len), MIC_OK);
-	path = tt_path(p->dir, "trust/roots/root.pem");
-	tt_cert_der(path, p->root, sizeof(p->root), &p->root_len);
-	free(path);
-	assert_int_equal(pthread_mutex_init(&p->factory, NULL), 0);
+	assert_int_equal(vcf_new(&p->factory, p->dir, why, sizeof(why)), 0);
 	P = p;
 	return 0;
 }
@@ -90,8 +82,7 @@ group_teardown(void **state)
 {
 	(void)state;
 	mic_perso_cfg_free(&P->cfg);
-	mic_keyprov_free(&P->ci_kp);
-	pthread_mutex_destroy(&P->factory);
+	vcf_free(&P->factory);
 	tt_rmrf(P->dir);
 	free(P->dir);
 	free(P);
@@ -100,66 +91,24 @@ group_teardown(void **state)
 
 /* --- the chip factory (from a reader thread: no cmocka asserts) ------- */
 
-static EVP_PKEY *
-point_pkey(const uint8_t pub[65])
-{
-	uint8_t der[91] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86,
-		0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48,
-		0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00 };
-	const unsigned char *q = der;
-
-	memcpy(der + 26, pub, 65);
-	return d2i_PUBKEY(NULL, &q, sizeof(der));
-}
-
 /* A blank card named @p serial whose CERT.SD.ECKA comes from the PKI. */
 static mic_rc
 make_blank(const char *serial, vc_card **out)
 {
-	uint8_t pub[65], chip[8], cert[MIC_CERT_MAX];
-	unsigned char spki[128], *w = spki;
-	mic_cert_params prm;
+	char why[256];
 	vc_card *card = NULL;
-	size_t clen = 0;
-	char hex[17];
-	EVP_PKEY *k;
-	int slen, i;
 	mic_rc rc;
 
 	*out = NULL;
-	if ((rc = vc_card_new(&card, serial, 0)) != MIC_OK ||
-	    (rc = vc_card_factory_key(card, pub)) != MIC_OK)
-		goto fail;
-	if ((k = point_pkey(pub)) == NULL) {
-		rc = MIC_ERR_INTERNAL;
-		goto fail;
+	if ((rc = vc_card_new(&card, serial, 0)) != MIC_OK)
+		return rc;
+	if (vcf_card(P->factory, card, NULL, why, sizeof(why)) != 0) {
+		fprintf(stderr, "make_blank %s: %s\n", serial, why);
+		vc_card_free(&card);
+		return MIC_ERR_INTERNAL;
 	}
-	slen = i2d_PUBKEY(k, &w);
-	EVP_PKEY_free(k);
-	if (slen <= 0) {
-		rc = MIC_ERR_INTERNAL;
-		goto fail;
-	}
-	vc_card_chip_serial(card, chip);
-	for (i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02X", chip[i]);
-	memset(&prm, 0, sizeof(prm));
-	prm.kind = MIC_CERT_CARD;
-	prm.common_name = "MIC chip";
-	prm.serial_number = hex;
-	/* One signing key for the readers' threads. */
-	pthread_mutex_lock(&P->factory);
-	rc = mic_cert_issue(&prm, spki, (size_t)slen, P->ci, P->ci_len,
-	    P->ci_kp, cert, sizeof(cert), &clen);
-	pthread_mutex_unlock(&P->factory);
-	if (rc != MIC_OK || (rc = vc_card_factory_finish(card, cert, clen,
-	    P->root, P->root_len, (int64_t)time(NULL))) != MIC_OK)
-		goto fail;
 	*out = card;
 	return MIC_OK;
-fail:
-	vc_card_free(&card);
-	return rc;
 }
 
 /* --- the hopper: a reader given by mic_perso_reader_ops --------------- */

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chipfactory.h"
 #include "image.h"
 #include "mic-vcard.h"
 
@@ -49,6 +50,7 @@ struct hopper {
 	struct vct_log log;
 	const char *dir;
 	const char *pki;                 /* chip factory keys; NULL none */
+	vcf_factory *factory;            /* of pki, read once */
 	char serial[VC_SERIAL_MAX + 1];  /* of the card in the reader */
 	unsigned long count;             /* stop after this many; 0 never */
 	unsigned long issued;
@@ -169,7 +171,7 @@ new_card(struct hopper *h, vc_card **card)
 		    mic_strerror(rc));
 		return -1;
 	}
-	if (h->pki != NULL && vct_factory(*card, h->pki, why,
+	if (h->factory != NULL && vcf_card(h->factory, *card, NULL, why,
 	    sizeof(why)) != 0) {
 		vct_say(&h->log, "the chip factory failed for card %s: %s",
 		    h->serial, why);
@@ -392,7 +394,7 @@ cmd_hopper(int argc, char **argv)
 	vc_vpcd_cfg cfg;
 	vc_card *card = NULL;
 	const char *host = DEFAULT_HOST, *base = DEFAULT_SERIAL;
-	char port[PORT_STR_MAX];
+	char port[PORT_STR_MAX], why[256];
 	mic_rc rc;
 	int c, next;
 
@@ -501,12 +503,19 @@ cmd_hopper(int argc, char **argv)
 	for (size_t i = 0; i < h.npull; i++)
 		vct_say(&h.log, "--pull: card %lu of this hopper leaves at its "
 		    "APDU %lu", h.pull[i].card, h.pull[i].apdu);
-	/* The first card is the check of --pki: a PKI that cannot make one
-	 * fails here, before any reader sees a card. */
+	/* The PKI is read once, and the first card is its check: a PKI
+	 * that cannot make one fails here, before any reader sees a card. */
+	if (h.pki != NULL && vcf_new(&h.factory, h.pki, why,
+	    sizeof(why)) != 0) {
+		fprintf(stderr, "mic-vcard hopper: the chip factory: %s\n",
+		    why);
+		return EXIT_FAILURE;
+	}
 	if (new_card(&h, &card) != 0) {
 		fprintf(stderr, "mic-vcard hopper: no first card%s\n",
 		    h.pki != NULL ? " (see above: is --pki a directory of "
 		    "'mic pki init'?)" : "");
+		vcf_free(&h.factory);
 		return EXIT_FAILURE;
 	}
 	vct_vpcd_cfg(&cfg, host, port, on_event, on_apdu, &h);
@@ -527,6 +536,7 @@ cmd_hopper(int argc, char **argv)
 	if (card != NULL && worked_on(&h, card) && eject_card(&h, card) != 0)
 		h.failed = 1;
 	vc_card_free(&card);
+	vcf_free(&h.factory);
 	vct_say(&h.log, "hopper stops: %lu card(s) written to %s", h.issued,
 	    h.dir);
 	return rc == MIC_OK && !h.failed ? EXIT_SUCCESS : EXIT_FAILURE;

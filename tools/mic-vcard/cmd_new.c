@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chipfactory.h"
 #include "image.h"
 #include "internal.h"
 #include "mic-vcard.h"
@@ -115,6 +116,7 @@ cmd_new(int argc, char **argv)
 		.name = SAMPLE_NAME, .pin = SAMPLE_PIN,
 		.balance = SAMPLE_BALANCE };
 	struct vct_scp *link = NULL;
+	vcf_factory *factory = NULL;
 	const char *out = NULL, *pki = NULL;
 	vc_card *card = NULL;
 	char why[256];
@@ -207,7 +209,8 @@ cmd_new(int argc, char **argv)
 		    mic_strerror(rc));
 		return EXIT_FAILURE;
 	}
-	if (pki != NULL && vct_factory(card, pki, why, sizeof(why)) != 0) {
+	if (pki != NULL && (vcf_new(&factory, pki, why, sizeof(why)) != 0 ||
+	    vcf_card(factory, card, NULL, why, sizeof(why)) != 0)) {
 		fprintf(stderr, "mic-vcard: the chip factory failed: %s\n",
 		    why);
 		goto out;
@@ -237,6 +240,7 @@ cmd_new(int argc, char **argv)
 	status = EXIT_SUCCESS;
 out:
 	vct_scp_free(&link);
+	vcf_free(&factory);
 	vc_card_free(&card);
 	return status;
 }

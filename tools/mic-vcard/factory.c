@@ -1,17 +1,12 @@
 /*
- * mic-vcard: the chip factory and the terminals of a test PKI, for
- * 'mic-vcard new --pki DIR' (DIR made by 'mic pki init').
+ * mic-vcard: the terminals of a test PKI, for 'mic-vcard new --pki DIR
+ * --sample' (DIR made by 'mic pki init'); the chip factory that gives a
+ * card its SCP11 keys first is chipfactory.c.
  *
- * The factory (docs/card-profile.md 4.4): the card engine generates
- * SK.SD.ECKA, the card-certificate issuer of DIR certifies PK.SD.ECKA as
- * CERT.SD.ECKA, and the card stores it with DIR's root, the anchor of
- * every terminal chain, and today's date.
- *
- * The terminals: a sample card is then personalized and activated the way
- * a real one is, through the real host side of libmic (mic_scp11a_open
- * over an in-process link to the engine) with the bureau's, the bank's and
- * the agency's certificates and keys from DIR, never through the test
- * hook.
+ * A sample card is personalized and activated the way a real one is,
+ * through the real host side of libmic (mic_scp11a_open over an in-process
+ * link to the engine) with the bureau's, the bank's and the agency's
+ * certificates and keys from DIR, never through the test hook.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,94 +55,6 @@ pem_cert(const char *dir, const char *rel)
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	return x;
-}
-
-static int
-der_of(X509 *x, uint8_t *out, size_t cap, size_t *len)
-{
-	unsigned char *p = out;
-	int n = i2d_X509(x, NULL);
-
-	if (n <= 0 || (size_t)n > cap || i2d_X509(x, &p) != n)
-		return -1;
-	*len = (size_t)n;
-	return 0;
-}
-
-int
-vct_factory(vc_card *card, const char *pki, char *why, size_t cap)
-{
-	uint8_t pub[65], chip[VC_CHIP_SERIAL_LEN], spki[128];
-	uint8_t ci[MIC_CERT_MAX], cert[MIC_CERT_MAX], root[MIC_CERT_MAX];
-	char hex[2 * VC_CHIP_SERIAL_LEN + 1];
-	OSSL_PARAM params[3];
-	char group[] = "prime256v1";
-	mic_cert_params prm;
-	mic_keyprov_t *kp = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *k = NULL;
-	X509 *rt = NULL;
-	unsigned char *sp = spki;
-	size_t cilen = 0, clen = 0, rlen = 0;
-	int n, rc = -1;
-	mic_rc r;
-
-	if ((rt = pem_cert(pki, "trust/roots/root.pem")) == NULL ||
-	    der_of(rt, root, sizeof(root), &rlen) != 0) {
-		vct_why(why, cap, "%s/trust/roots/root.pem: no root "
-		    "certificate (make DIR with 'mic pki init')", pki);
-		goto out;
-	}
-	if ((r = mic_pki_load(pki, MIC_CERT_CARD_ISSUER, NULL, NULL, NULL,
-	    NULL, &kp, ci, sizeof(ci), &cilen)) != MIC_OK) {
-		vct_why(why, cap, "%s: the card-certificate issuer: %s", pki,
-		    mic_strerror(r));
-		goto out;
-	}
-	if ((r = vc_card_factory_key(card, pub)) != MIC_OK) {
-		vct_why(why, cap, "the card did not generate its key: %s",
-		    mic_strerror(r));
-		goto out;
-	}
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-	    pub, sizeof(pub));
-	params[2] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
-	    (n = i2d_PUBKEY(k, NULL)) <= 0 || (size_t)n > sizeof(spki) ||
-	    i2d_PUBKEY(k, &sp) != n) {
-		vct_why(why, cap, "PK.SD.ECKA does not encode");
-		goto out;
-	}
-	vc_card_chip_serial(card, chip);
-	for (size_t i = 0; i < sizeof(chip); i++)
-		snprintf(hex + 2 * i, 3, "%02X", chip[i]);
-	/* No card identification code yet: the chip serial names the chip. */
-	memset(&prm, 0, sizeof(prm));
-	prm.kind = MIC_CERT_CARD;
-	prm.common_name = "MIC chip SD.ECKA";
-	prm.serial_number = hex;
-	if ((r = mic_cert_issue(&prm, spki, (size_t)n, ci, cilen, kp, cert,
-	    sizeof(cert), &clen)) != MIC_OK) {
-		vct_why(why, cap, "CERT.SD.ECKA: %s", mic_strerror(r));
-		goto out;
-	}
-	if ((r = vc_card_factory_finish(card, cert, clen, root, rlen,
-	    (int64_t)time(NULL))) != MIC_OK) {
-		vct_why(why, cap, "the card refused its factory data: %s",
-		    mic_strerror(r));
-		goto out;
-	}
-	rc = 0;
-out:
-	EVP_PKEY_free(k);
-	EVP_PKEY_CTX_free(ctx);
-	X509_free(rt);
-	mic_keyprov_free(&kp);
-	return rc;
 }
 
 /* SELECT, GET DATA BF21, verify CERT.SD.ECKA against DIR/trust. */

@@ -127,12 +127,9 @@ int vct_sample_build(vc_card *card, const struct vct_sample *s,
     struct vct_scp *link, char *why, size_t cap);
 
 /*
- * factory.c, with a PKI directory of 'mic pki init'. vct_factory: the chip
- * factory's keys (docs/card-profile.md 4.4) into a new blank card; 0 ok,
- * else -1 and why.
- */
-int vct_factory(vc_card *card, const char *pki, char *why, size_t cap);
-/*
+ * factory.c, with a PKI directory of 'mic pki init' (the chip factory
+ * itself is chipfactory.h).
+ *
  * A terminal link to @p card through libmic's host side: SELECT and the
  * card's verified CERT.SD.ECKA. vct_scp_xmit sends one APDU, opening an
  * SCP11a channel with DIR's terminal of @p role first if the open one is

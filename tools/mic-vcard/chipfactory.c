@@ -26,6 +26,9 @@ struct vcf_factory {
 	size_t root_len;
 };
 
+static void why_set(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 why_set(char *why, size_t cap, const char *fmt, ...)
 {

@@ -155,29 +155,32 @@ for _ in $(seq 1 300); do
 	[ "$n" -ge 8 ] && break
 	sleep 0.05
 done
-# Freeze reader 0's hopper, so that its card hangs in the middle of a
-# command, and kill the line while an attempt runs on it: the kill lands
-# mid-card, not between cards.
+# Freeze reader 0's hopper while an attempt runs on it, so that its card
+# hangs in the middle of a command, and kill the line then: the kill lands
+# mid-card, not between cards. An attempt lasts some 20 ms of a card's
+# 0.8 s cycle, so the journal is watched closely and the hopper stopped
+# the moment one starts; one that ended before the stop took hold is let
+# go, and the next card tried.
 hopper0=$(cat "$dir/pids/card-0.pid")
-running() {
-	python3 - "$tmp/j3.db" <<'PY'
-import sqlite3, sys
+mid=$(python3 - "$tmp/j3.db" "$hopper0" <<'PY'
+import os, signal, sqlite3, sys, time
 c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
-print(c.execute("SELECT count(*) FROM attempt WHERE outcome = 'in_progress'"
-                " AND reader = 'Virtual PCD 00 00'").fetchone()[0])
+pid = int(sys.argv[2])
+q = ("SELECT count(*) FROM attempt WHERE outcome = 'in_progress'"
+     " AND reader = 'Virtual PCD 00 00'")
+end = time.monotonic() + 20
+while time.monotonic() < end:
+    if c.execute(q).fetchone()[0] > 0:
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.3)
+        if c.execute(q).fetchone()[0] > 0:
+            print(1)
+            sys.exit(0)
+        os.kill(pid, signal.SIGCONT)
+    time.sleep(0.001)
+print(0)
 PY
-}
-mid=0
-for _ in $(seq 1 20); do
-	kill -STOP "$hopper0"
-	sleep 0.3
-	if [ "$(running)" -gt 0 ]; then
-		mid=1
-		break
-	fi
-	kill -CONT "$hopper0"
-	sleep 0.2
-done
+)
 kill -KILL "$bg"
 wait "$bg" 2>/dev/null
 bg=

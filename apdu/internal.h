@@ -27,6 +27,16 @@ int mici_debug_enabled(void);
 
 static inline uint16_t mici_get_u16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static inline void mici_put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline uint32_t mici_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+static inline void mici_put_u32(uint8_t *p, uint32_t v)
+{
+	mici_put_u16(p, (uint16_t)(v >> 16));
+	mici_put_u16(p + 2, (uint16_t)v);
+}
 
 /** What an ATR's historical bytes say the card can do (ISO 7816-4 12.1.1). */
 typedef struct mici_atr_info {

@@ -300,6 +300,33 @@ bind_text(mic_journal_t *j, sqlite3_stmt *st, int i, const char *s)
 	return MIC_OK;
 }
 
+/* Column @p i as text: "" for NULL. */
+static const char *
+col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s == NULL ? "" : (const char *)s;
+}
+
+/*
+ * Step a statement that returns at most one row: MIC_OK with the row to
+ * read (the caller resets @p st), MIC_ERR_NOT_FOUND for none, or the
+ * error; @p st is reset unless there is a row.
+ */
+static mic_rc
+one_row(mic_journal_t *j, sqlite3_stmt *st, const char *what)
+{
+	int src = sqlite3_step(st);
+	mic_rc rc;
+
+	if (src == SQLITE_ROW)
+		return MIC_OK;
+	rc = src == SQLITE_DONE ? MIC_ERR_NOT_FOUND : db_rc(j, src, what);
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* Run a statement that returns no row. */
 static mic_rc
 run(mic_journal_t *j, sqlite3_stmt *st, const char *what)
@@ -505,22 +532,13 @@ app_get(mic_journal_t *j, const char *app_id, char ssn[MIC_IDNUM_LEN + 1],
     mic_app_state *state, unsigned *attempts, int *running)
 {
 	sqlite3_stmt *st = stmt(j, S_APP_GET);
-	const unsigned char *s;
 	mic_rc rc;
-	int src;
 
-	if ((rc = bind_text(j, st, 1, app_id)) != MIC_OK)
+	if ((rc = bind_text(j, st, 1, app_id)) != MIC_OK ||
+	    (rc = one_row(j, st, "app_get")) != MIC_OK)
 		return rc;
-	if ((src = sqlite3_step(st)) == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return MIC_ERR_NOT_FOUND;
-	}
-	if (src != SQLITE_ROW)
-		return db_rc(j, src, "app_get");
-	if (ssn != NULL) {
-		s = sqlite3_column_text(st, 0);
-		snprintf(ssn, MIC_IDNUM_LEN + 1, "%s", s ? (const char *)s : "");
-	}
+	if (ssn != NULL)
+		snprintf(ssn, MIC_IDNUM_LEN + 1, "%s", col(st, 0));
 	if (state != NULL)
 		*state = state_of(sqlite3_column_text(st, 1));
 	if (attempts != NULL)
@@ -537,20 +555,12 @@ static mic_rc
 live_card(mic_journal_t *j, const char *ssn, char owner[MIC_APP_ID_MAX + 1])
 {
 	sqlite3_stmt *st = stmt(j, S_LIVE_CARD);
-	const unsigned char *s;
 	mic_rc rc;
-	int src;
 
-	if ((rc = bind_text(j, st, 1, ssn)) != MIC_OK)
+	if ((rc = bind_text(j, st, 1, ssn)) != MIC_OK ||
+	    (rc = one_row(j, st, "live_card")) != MIC_OK)
 		return rc;
-	if ((src = sqlite3_step(st)) == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return MIC_ERR_NOT_FOUND;
-	}
-	if (src != SQLITE_ROW)
-		return db_rc(j, src, "live_card");
-	s = sqlite3_column_text(st, 0);
-	snprintf(owner, MIC_APP_ID_MAX + 1, "%s", s ? (const char *)s : "");
+	snprintf(owner, MIC_APP_ID_MAX + 1, "%s", col(st, 0));
 	sqlite3_reset(st);
 
 	return MIC_OK;
@@ -701,21 +711,15 @@ mic_journal_app_data(mic_journal_t *j, const char *app_id, char **json)
 	sqlite3_stmt *st;
 	const unsigned char *s;
 	mic_rc rc;
-	int src;
 
 	if (json != NULL)
 		*json = NULL;
 	if (j == NULL || app_id == NULL || json == NULL)
 		return MIC_ERR_INVALID_ARGUMENT;
 	st = stmt(j, S_APP_DATA);
-	if ((rc = bind_text(j, st, 1, app_id)) != MIC_OK)
+	if ((rc = bind_text(j, st, 1, app_id)) != MIC_OK ||
+	    (rc = one_row(j, st, "app_data")) != MIC_OK)
 		return rc;
-	if ((src = sqlite3_step(st)) == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return MIC_ERR_NOT_FOUND;
-	}
-	if (src != SQLITE_ROW)
-		return db_rc(j, src, "app_data");
 	if ((s = sqlite3_column_text(st, 0)) == NULL)
 		rc = MIC_ERR_NOT_FOUND;
 	else if ((*json = strdup((const char *)s)) == NULL)
@@ -797,7 +801,6 @@ mic_journal_claim(mic_journal_t *j, const char *reader,
     char app_id[MIC_APP_ID_MAX + 1])
 {
 	sqlite3_stmt *st;
-	const unsigned char *s;
 	mic_rc rc;
 	int src;
 
@@ -810,19 +813,10 @@ mic_journal_claim(mic_journal_t *j, const char *reader,
 	/* One statement: the pick and the update are one write transaction,
 	 * so two connections cannot take the same row. */
 	st = stmt(j, S_CLAIM);
-	if ((rc = bind_text(j, st, 1, reader)) != MIC_OK)
+	if ((rc = bind_text(j, st, 1, reader)) != MIC_OK ||
+	    (rc = one_row(j, st, "claim")) != MIC_OK)
 		return rc;
-	if ((src = sqlite3_step(st)) == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return MIC_ERR_NOT_FOUND;
-	}
-	if (src != SQLITE_ROW) {
-		rc = db_rc(j, src, "claim");
-		sqlite3_reset(st);
-		return rc;
-	}
-	s = sqlite3_column_text(st, 0);
-	snprintf(app_id, MIC_APP_ID_MAX + 1, "%s", s ? (const char *)s : "");
+	snprintf(app_id, MIC_APP_ID_MAX + 1, "%s", col(st, 0));
 	/* RETURNING: the change commits when the statement is reset. */
 	if ((src = sqlite3_step(st)) != SQLITE_DONE) {
 		rc = db_rc(j, src, "claim");
@@ -961,7 +955,6 @@ attempt_end(mic_journal_t *j, int64_t attempt, mic_outcome outcome,
     const char *reason, const char *card_id, const char *card_number)
 {
 	char app_id[MIC_APP_ID_MAX + 1] = "";
-	const unsigned char *s;
 	sqlite3_stmt *st;
 	mic_rc rc, why;
 	int src;
@@ -973,14 +966,9 @@ attempt_end(mic_journal_t *j, int64_t attempt, mic_outcome outcome,
 		rc = db_rc(j, src, "bind");
 		goto fail;
 	}
-	if ((src = sqlite3_step(st)) != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? MIC_ERR_NOT_FOUND :
-		    db_rc(j, src, "attempt_get");
-		sqlite3_reset(st);
+	if ((rc = one_row(j, st, "attempt_get")) != MIC_OK)
 		goto fail;
-	}
-	s = sqlite3_column_text(st, 0);
-	snprintf(app_id, sizeof(app_id), "%s", s ? (const char *)s : "");
+	snprintf(app_id, sizeof(app_id), "%s", col(st, 0));
 	sqlite3_reset(st);
 	if (outcome == MIC_OUTCOME_FAILED)
 		rc = attempt_set(j, attempt, "failed", reason, NULL, NULL);
@@ -1171,14 +1159,6 @@ mic_journal_stats_get(mic_journal_t *j, mic_journal_stats *stats)
 		return db_rc(j, src, "stats");
 
 	return MIC_OK;
-}
-
-static const char *
-col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s == NULL ? "" : (const char *)s;
 }
 
 mic_rc

@@ -60,21 +60,7 @@ vc_image_strerror(vc_image_rc rc)
 	return "unknown image error";
 }
 
-static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
 
 static int
 sha256(const uint8_t *buf, size_t len, uint8_t md[VC_IMAGE_HASH_LEN])
@@ -112,7 +98,7 @@ vc_image_encode(const uint8_t *nv, size_t nv_len, uint8_t *out, size_t cap,
 	memcpy(out, VC_IMAGE_MAGIC, VC_IMAGE_MAGIC_LEN);
 	mici_put_u16(out + 8, VC_IMAGE_VERSION);
 	mici_put_u16(out + 10, 0);
-	put_u32(out + 12, (uint32_t)nv_len);
+	mici_put_u32(out + 12, (uint32_t)nv_len);
 	memcpy(out + VC_IMAGE_HEADER_LEN, nv, nv_len);
 	if (sha256(out, body, out + body) != 0)
 		return VC_IMAGE_E_NOMEM;
@@ -149,7 +135,7 @@ vc_image_parse(const uint8_t *buf, size_t len, const uint8_t **nv,
 		    mici_get_u16(buf + 8), mici_get_u16(buf + 10));
 		return VC_IMAGE_E_VERSION;
 	}
-	n = get_u32(buf + 12);
+	n = mici_get_u32(buf + 12);
 	if (n == 0 || n > VC_IMAGE_NV_MAX) {
 		mici_debug("%s: nv length %zu", __func__, n);
 		return VC_IMAGE_E_LENGTH;

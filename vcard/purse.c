@@ -60,21 +60,7 @@ put_u64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
 
-static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 void
 vc_account_put(uint8_t body[ACCOUNT_SIZE], uint64_t balance,
@@ -87,7 +73,7 @@ vc_account_put(uint8_t body[ACCOUNT_SIZE], uint64_t balance,
 	put_u64(body + A_BALANCE, balance);
 	body[A_BALANCE + 8] = 0x81;
 	body[A_BALANCE + 9] = 0x04;
-	put_u32(body + A_COUNTER, counter);
+	mici_put_u32(body + A_COUNTER, counter);
 }
 
 int
@@ -100,7 +86,7 @@ vc_account_get(const uint8_t body[ACCOUNT_SIZE], uint64_t *balance,
 		return -1;
 	}
 	*balance = get_u64(body + A_BALANCE);
-	*counter = get_u32(body + A_COUNTER);
+	*counter = mici_get_u32(body + A_COUNTER);
 	/* Two's complement, never negative. */
 	return *balance > INT64_MAX ? -1 : 0;
 }
@@ -177,7 +163,7 @@ make_log(struct op *op)
 	const uint8_t *d = op->data;
 	uint8_t *p = op->log;
 
-	put_u32(p, op->counter);
+	mici_put_u32(p, op->counter);
 	p[4] = op->type;
 	put_u64(p + 5, op->amount);
 	put_u64(p + 13, op->balance);
@@ -208,7 +194,7 @@ make_receipt(const struct vc_card *card, struct op *op)
 	p += 4;
 	memcpy(p, id, CARD_ID_LEN);
 	p += CARD_ID_LEN;
-	put_u32(p, op->counter);
+	mici_put_u32(p, op->counter);
 	p += 4;
 	*p++ = op->type;
 	put_u64(p, op->amount);
@@ -216,7 +202,7 @@ make_receipt(const struct vc_card *card, struct op *op)
 	put_u64(p, op->balance);
 	p += 8;
 	memcpy(p, d + D_TIME, TIME_LEN + TERMINAL_LEN + REF_LEN + 1);
-	put_u32(op->receipt, op->counter);
+	mici_put_u32(op->receipt, op->counter);
 	put_u64(op->receipt + 4, op->balance);
 	if (vc_key_sign(card->nv.priv, card->nv.pub, msg, sizeof(msg),
 	    op->receipt + 12, &sig_len) < 0)

@@ -165,9 +165,7 @@ show_files(vc_card *card)
 		}
 		if (find(rsp, n, 0xE4, 0x81, &t) == 0 && t.len == 4)
 			printf("counter: %" PRIu32 "\n",
-			    (uint32_t)t.value[0] << 24 |
-			    (uint32_t)t.value[1] << 16 |
-			    (uint32_t)t.value[2] << 8 | t.value[3]);
+			    mici_get_u32(t.value));
 	}
 }
 

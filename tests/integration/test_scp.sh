@@ -4,7 +4,8 @@
 # personalized, activated and credited through real SCP11a channels), then
 # served through pcscd + vpcd and driven by scp_client with libmic's host
 # side: SCP11b, SCP11a with the bank, the pharmacy (refused a CREDIT) and
-# the agency, and a terminal of a foreign PKI (refused). Also: a card
+# the agency, a failed re-open that leaves the transport lost, and a
+# terminal of a foreign PKI (refused). Also: a card
 # without --pki refuses SCP11 with 6A88, and --test-role says it is
 # deprecated.
 #

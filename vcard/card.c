@@ -985,8 +985,17 @@ dispatch(struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
 {
 	const struct vc_cmd *c;
 	int more, chained, prop = 0, protected = 0;
+	uint8_t ins;
 	uint16_t sw;
 
+	/*
+	 * By the INS byte, before anything can refuse the command: MUTUAL
+	 * AUTHENTICATE takes the verified chain only right after it (section
+	 * 4.2), so any other command discards the chain.
+	 */
+	ins = cmd_len >= 4 ? cmd[1] : 0;
+	if (ins != MICI_SCP11_INS_PSO && ins != MICI_SCP11_INS_MUTUAL_AUTH)
+		vc_sm_forget_chain(card);
 	if (cmd_len < 4 || mic_apdu_decode(cmd, cmd_len, &req->a) != MIC_OK) {
 		chain_abort(card);
 		return SW_WRONG_LENGTH;
@@ -1135,6 +1144,13 @@ vc_card_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	card->ram.sm_cmd = 0;
 	card->ram.sm_drop = 0;
 	sw = dispatch(card, cmd, cmd_len, &req, &r);
+	/*
+	 * Section 3.11: a DEBIT ends the PIN's verified state whatever its
+	 * outcome, refused for its class, P1-P2 or MAC alike; by the INS
+	 * byte, once the command has used the PIN.
+	 */
+	if (cmd_len >= 4 && cmd[1] == INS_DEBIT)
+		card->ram.pin_ok = 0;
 	if (card->ram.mute) {
 		mici_debug("%s: torn write, no answer", __func__);
 		return MIC_ERR_IO;

@@ -6,8 +6,8 @@
 # side: SCP11b, SCP11a with the bank, the pharmacy (refused a CREDIT) and
 # the agency, a failed re-open that leaves the transport lost, and a
 # terminal of a foreign PKI (refused). Also: a card
-# without --pki refuses SCP11 with 6A88, and --test-role says it is
-# deprecated.
+# without --pki refuses SCP11 with 6A88, and mic-vcard has no option that
+# would make a card act as if a channel were open.
 #
 # Ports 36400-36499 belong to this test.
 set -uo pipefail
@@ -35,6 +35,7 @@ check() { # check NAME COMMAND... : the command must succeed
 	fi
 }
 contains() { grep -q -- "$2" <<<"$1"; }
+lacks() { ! grep -q -- "$2" <<<"$1"; }
 
 cleanup() {
 	[[ -n $card_pid ]] && kill -TERM "$card_pid" 2>/dev/null
@@ -83,13 +84,22 @@ stop_card
 check "the credit is in the image" contains "$("$V" show "$tmp/card.img")" "balance: 100001 fen"
 
 # A card without factory keys: 6A88 to GET DATA BF21 and INTERNAL AUTHENTICATE.
-"$V" run "$tmp/plain.img" --port "$((port + 1))" --test-role bank 2>"$tmp/plain.log" &
+"$V" run "$tmp/plain.img" --port "$((port + 1))" 2>"$tmp/plain.log" &
 card_pid=$!
 "$stack_wait" wait --timeout 10000 --present "$reader1" >/dev/null
 out=$("$mic" apdu -r 1 "$select" '80 CA BF 21 00' 2>&1)
 check "no --pki: GET DATA BF21 is 6A88" contains "$out" "6A88"
 stop_card
-check "--test-role says it is deprecated" contains "$(cat "$tmp/plain.log")" "deprecated"
+
+# No stand-in for a channel: the old --test-role is an unknown option.
+for cmd in run hopper; do
+	out=$("$V" "$cmd" --test-role bank --port "$((port + 1))" 2>&1); rc=$?
+	check "$cmd --test-role is a usage error" test "$rc" -eq 2
+	check "$cmd --help says nothing of a test role" lacks "$("$V" "$cmd" --help)" "role"
+done
+out=$("$MIC_READER_STACK" start --dir "$tmp/nostack" --test-role bank 2>&1); rc=$?
+check "reader-stack --test-role is a usage error" test "$rc" -eq 2
+check "reader-stack --help says nothing of a test role" lacks "$("$MIC_READER_STACK" --help 2>&1)" "role"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

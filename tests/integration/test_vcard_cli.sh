@@ -196,6 +196,12 @@ out=$("$scp" pcsc "$reader0" "$pki" agency "$(credit 1234 1)" 2>&1); rc=$?
 check "CREDIT as the agency, through SCP11a" test "$rc" -eq 0
 out=$("$mic" apdu -r 0 "$select" "$(credit 1234 2)" 2>&1)
 check "CREDIT without a channel is refused" contains "$out" "^< 6982"
+# A DEBIT ends the PIN's verified state whatever its outcome, a wrong
+# P1-P2 too (card profile 3.11): the PIN asked afterwards is unverified.
+out=$("$mic" apdu -r 0 "$select" '00 20 00 81 08 26 12 34 56 FF FF FF FF' \
+	'80 54 01 00 00' '00 20 00 81' 2>&1)
+check "a refused DEBIT: 6A86" contains "$out" "^< 6A86"
+check "... and the PIN is no longer verified" contains "$out" "^< 63C3"
 check "image has the credit at once" test "$(field "$img0" balance)" = "101234 fen (1012.34 CNY)"
 "$MIC_READER_STACK" eject 0 --dir "$dir" >/dev/null 2>&1
 check "ejected card keeps its image" test "$(field "$img0" balance)" = "101234 fen (1012.34 CNY)"

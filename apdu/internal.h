@@ -62,6 +62,13 @@ mic_rc mici_atr_parse(const uint8_t *atr, size_t len, mici_atr_info *out);
 struct mic_tx;
 void *mici_tx_io(struct mic_tx *tx, void (*close)(void *));
 
+/*
+ * Mark the secure channel of @p tx lost, as if it had ended on its own:
+ * transmits are refused until mic_tx_set_sm(). For a handshake that failed
+ * after replacing a channel (scp.c).
+ */
+void mici_tx_sm_lose(struct mic_tx *tx);
+
 /* The value of one hex digit, either case; -1 for anything else. */
 int mici_hexval(int c);
 

@@ -954,6 +954,15 @@ mic_tx_set_sm(mic_tx_t *tx, const mic_tx_sm_ops *ops, void *ctx)
 	return MIC_OK;
 }
 
+void
+mici_tx_sm_lose(mic_tx_t *tx)
+{
+	if (tx == NULL)
+		return;
+	sm_end(tx, 1);
+	tx->sm_lost = 1;
+}
+
 mic_tx_sm_state
 mic_tx_get_sm_state(const mic_tx_t *tx)
 {

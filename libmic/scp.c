@@ -106,18 +106,25 @@ mici_scp11_open(mic_tx_t *tx, mici_scp11_variant v, uint8_t kvn,
 	mici_sm *sm = NULL;
 	mic_apdu a;
 	size_t len = 0, rlen = 0;
-	int began = 0;
+	int began = 0, had;
 	mic_rc rc;
 
 	if (!args_ok(v, tx, pk_sd, oce, sk_oce, chain, esk_oce)) {
 		mici_debug("%s: invalid argument", __func__);
 		return MIC_ERR_INVALID_ARGUMENT;
 	}
-	/* A new channel replaces the old one; the handshake is plain. */
+	/*
+	 * A new channel replaces the old one; the handshake is plain. If it
+	 * fails, a caller who had a channel must not go on in plain APDUs:
+	 * the transport stays lost until a channel opens or mic_scp_close().
+	 */
+	had = mic_tx_get_sm_state(tx) != MIC_TX_SM_OFF;
 	if ((rc = mic_tx_set_sm(tx, NULL, NULL)) != MIC_OK)
 		return rc;
 	if ((rc = mic_tx_begin(tx)) != MIC_OK) {
 		mici_debug("%s: begin: %d", __func__, (int)rc);
+		if (had)
+			mici_tx_sm_lose(tx);
 		return rc;
 	}
 	began = 1;
@@ -161,6 +168,8 @@ fail:
 	EVP_PKEY_free(own_esk);
 	if (began && mic_tx_end(tx) != MIC_OK)
 		mici_debug("%s: end failed", __func__);
+	if (rc != MIC_OK && had)
+		mici_tx_sm_lose(tx);
 
 	return rc;
 }

@@ -53,6 +53,7 @@ _Static_assert(sizeof(struct vc_fs) == VC_FS_MAX_FILES *
 #define CMD_PROP 0x04    /* it is of the proprietary class (80) */
 #define CMD_PLAIN 0x08   /* never under secure messaging (the handshake, and
                             GET RESPONSE, ISO/IEC 7816-4 5.3.4) */
+#define CMD_TERMINATED 0x10 /* runs on a terminated card (section 3.10) */
 
 struct vc_cmd {
 	uint8_t ins;
@@ -78,10 +79,11 @@ static const struct vc_cmd cmd_table[] = {
 	{ 0x54, CMD_PROP, vc_cmd_debit },
 	{ 0x82, CMD_PROP | CMD_PLAIN, vc_cmd_mutual_auth },
 	{ 0x88, CMD_PROP | CMD_PLAIN, vc_cmd_internal_auth },
-	{ 0xA4, CMD_ISO, cmd_select },
-	{ 0xB0, CMD_ISO, vc_cmd_read_binary },
+	{ 0xA4, CMD_ISO | CMD_TERMINATED, cmd_select },
+	{ 0xB0, CMD_ISO | CMD_TERMINATED, vc_cmd_read_binary },
 	{ 0xB2, CMD_ISO, vc_cmd_read_record },
-	{ 0xC0, CMD_ISO | CMD_PROP | CMD_PLAIN, cmd_get_response },
+	{ 0xC0, CMD_ISO | CMD_PROP | CMD_PLAIN | CMD_TERMINATED,
+	    cmd_get_response },
 	{ 0xCA, CMD_ISO | CMD_PROP, vc_cmd_get_data },
 	{ 0xD6, CMD_ISO | CMD_CHAIN, vc_cmd_update_binary },
 	{ 0xDC, CMD_ISO | CMD_CHAIN, vc_cmd_update_record },
@@ -985,8 +987,17 @@ dispatch(struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
 {
 	const struct vc_cmd *c;
 	int more, chained, prop = 0, protected = 0;
+	uint8_t ins;
 	uint16_t sw;
 
+	/*
+	 * By the INS byte, before anything can refuse the command: MUTUAL
+	 * AUTHENTICATE takes the verified chain only right after it (section
+	 * 4.2), so any other command discards the chain.
+	 */
+	ins = cmd_len >= 4 ? cmd[1] : 0;
+	if (ins != MICI_SCP11_INS_PSO && ins != MICI_SCP11_INS_MUTUAL_AUTH)
+		vc_sm_forget_chain(card);
 	if (cmd_len < 4 || mic_apdu_decode(cmd, cmd_len, &req->a) != MIC_OK) {
 		chain_abort(card);
 		return SW_WRONG_LENGTH;
@@ -1028,7 +1039,16 @@ dispatch(struct vc_card *card, const uint8_t *cmd, size_t cmd_len,
 		    card->ram.sm_role : VC_ROLE_NONE;
 	else
 		card->ram.role = card->ram.test_role;
-	sw = c->fn(card, req, r);
+	/*
+	 * Section 3.10, one rule: a terminated card runs SELECT, GET RESPONSE
+	 * and READ BINARY (whose table allows EF.DIR only) and refuses every
+	 * other command before looking at its parameters.
+	 */
+	if (card->nv.state == VC_STATE_TERMINATED &&
+	    (c->flags & CMD_TERMINATED) == 0)
+		sw = SW_CONDITIONS;
+	else
+		sw = c->fn(card, req, r);
 	if (chained)
 		chain_abort(card);
 	return sw;
@@ -1135,6 +1155,13 @@ vc_card_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	card->ram.sm_cmd = 0;
 	card->ram.sm_drop = 0;
 	sw = dispatch(card, cmd, cmd_len, &req, &r);
+	/*
+	 * Section 3.11: a DEBIT ends the PIN's verified state whatever its
+	 * outcome, refused for its class, P1-P2 or MAC alike; by the INS
+	 * byte, once the command has used the PIN.
+	 */
+	if (cmd_len >= 4 && cmd[1] == INS_DEBIT)
+		card->ram.pin_ok = 0;
 	if (card->ram.mute) {
 		mici_debug("%s: torn write, no answer", __func__);
 		return MIC_ERR_IO;

@@ -52,6 +52,9 @@
  */
 #define SW_MUTE 0x0000
 
+/* DEBIT: it ends the PIN's verified state whatever its outcome. */
+#define INS_DEBIT 0x54
+
 /* The profile's files (docs/card-profile.md section 1). */
 #define FID_DIR 0x2F00
 #define FID_APP 0xDF01
@@ -302,6 +305,8 @@ vc_cmd_fn vc_cmd_read_binary, vc_cmd_update_binary, vc_cmd_read_record,
 void vc_sm_end(struct vc_card *card);
 /* End it at once, and forget any OCE certificates collected. */
 void vc_sm_drop(struct vc_card *card);
+/* Forget the OCE certificates collected, verified or not; the channel stays. */
+void vc_sm_forget_chain(struct vc_card *card);
 /* Unwrap the complete protected command in @p req; SW_OK or the SW. */
 uint16_t vc_sm_unwrap(struct vc_card *card, struct vc_req *req);
 /* Wrap the response; returns the SW to send, r now protected. */

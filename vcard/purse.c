@@ -20,7 +20,6 @@
 #include "internal.h"
 
 #define INS_CREDIT 0x52
-#define INS_DEBIT 0x54
 #define TYPE_DEBIT 0x01
 #define TYPE_CREDIT 0x02
 
@@ -261,11 +260,9 @@ purse(struct vc_card *card, struct vc_req *req, struct vc_rsp *r)
 
 	if (a->p1 != 0x00 || a->p2 != 0x00)
 		return SW_P1P2;
-	sw = vc_app_access(card, a->ins == INS_DEBIT ? ACC_DEBIT : ACC_CREDIT);
-	/* Section 3.5: one PIN per payment, whatever becomes of it. */
-	if (a->ins == INS_DEBIT)
-		card->ram.pin_ok = 0;
-	if (sw != SW_OK)
+	/* The DEBIT ends the PIN's verified state when it returns (card.c). */
+	if ((sw = vc_app_access(card, a->ins == INS_DEBIT ? ACC_DEBIT :
+	    ACC_CREDIT)) != SW_OK)
 		return sw;
 	if (a->nc != TX_DATA_LEN)
 		return SW_WRONG_LENGTH;

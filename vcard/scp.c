@@ -331,6 +331,13 @@ vc_sm_drop(struct vc_card *card)
 }
 
 void
+vc_sm_forget_chain(struct vc_card *card)
+{
+	if (card->ram.oce.n != 0 || card->ram.oce.ready)
+		oce_clear(card);
+}
+
+void
 vc_sm_end(struct vc_card *card)
 {
 	if (card->ram.sm_cmd)

@@ -61,7 +61,10 @@ typedef struct mic_scp_keyref {
  * verified against the trust store. The caller keeps ownership of it.
  *
  * Any channel already open on @p tx is closed first. The handshake runs in
- * one transaction.
+ * one transaction. If it fails (any error but MIC_ERR_INVALID_ARGUMENT, which
+ * changes nothing) after a channel was open or lost on @p tx, @p tx is left
+ * lost: every APDU is refused with MIC_ERR_SM_CLOSED until a new channel
+ * opens or mic_scp_close(). A failed first open leaves plain APDUs plain.
  * @retval MIC_OK                    every later APDU on @p tx is protected
  * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p tx, or @p pk_sd_ecka not P-256
  * @retval MIC_ERR_SM_AUTH           the receipt did not verify, or the card's

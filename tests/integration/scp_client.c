@@ -8,6 +8,8 @@
  *   SCP11a bank: EF.ACCOUNT read (balance 100000 fen)
  *   SCP11a pharmacy: CREDIT refused 6982
  *   SCP11a agency: CREDIT 1 fen accepted, with a card-signed receipt
+ *   SCP11b with a key the card does not hold: fails, the transport stays
+ *     lost (no plain APDU goes out) until a new channel opens
  *   FOREIGN_PKI's bureau: refused 6982
  *
  * Prints one line per step; exit 0 when everything happened as expected.
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -110,6 +113,33 @@ out:
 	return rc;
 }
 
+/*
+ * A re-open that fails (here the receipt of a key this card does not hold,
+ * as a forged one would) leaves the transport lost, never plain.
+ */
+static void
+lost_after_failed_reopen(mic_tx_t *tx, EVP_PKEY *pk)
+{
+	static const mic_apdu read_card = { 0x00, 0xB0, 0x81, 0x00, NULL, 0,
+	    256, 0 };
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	uint8_t rsp[512];
+	size_t len = 0;
+	uint16_t sw = 0;
+
+	expect("SCP11b with another card's key fails", other != NULL &&
+	    mic_scp11b_open(tx, KVN, other) == MIC_ERR_SM_AUTH);
+	expect("... the transport is lost", mic_tx_get_sm_state(tx) ==
+	    MIC_TX_SM_LOST);
+	expect("... and refuses a plain READ BINARY", mic_tx_transmit(tx,
+	    &read_card, rsp, sizeof(rsp), &len, &sw) == MIC_ERR_SM_CLOSED &&
+	    sw == 0);
+	expect("a new SCP11b channel ends it", mic_scp11b_open(tx, KVN, pk) ==
+	    MIC_OK && mic_tx_transmit(tx, &read_card, rsp, sizeof(rsp), &len,
+	    &sw) == MIC_OK && sw == 0x9000 && len > 0 && rsp[0] == 0x66);
+	EVP_PKEY_free(other);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -174,6 +204,7 @@ main(int argc, char **argv)
 	expect("SCP11a agency: CREDIT accepted", xmit(tx, 0x80, 0x52, 0x00,
 	    0x00, data, sizeof(data), 256, rsp, sizeof(rsp), &len) == 0x9000 &&
 	    len > 12);
+	lost_after_failed_reopen(tx, pk);
 	if (argc == 4)
 		expect("a foreign PKI's bureau is refused", open_a(tx, pk,
 		    argv[3], "bureau") == MIC_RC_SW(0x6982));

@@ -18,6 +18,9 @@
 
 #include <cmocka.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <mic/mic.h>
 
 static const uint8_t aid[] = { 0xD1, 0x56, 0x00, 0x00, 0x01, 0x4D, 0x49, 0x43,
@@ -267,6 +270,50 @@ sod_dgi(uint8_t *d, size_t len)
 	return 5 + len;
 }
 
+/* SCP11a as the bureau of the PKI in @p pki, the card's key from BF21. */
+static void
+open_bureau(mic_tx_t *tx, const char *pki)
+{
+	static uint8_t rsp[4096];
+	uint8_t der[MIC_CERT_MAX];
+	const mic_scp_keyref oce = { 0x01, 0x10 };
+	mic_apdu bf21 = { .cla = 0x80, .ins = 0xCA, .p1 = 0xBF, .p2 = 0x21,
+		.ne = 256 };
+	const unsigned char *q;
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	mic_keyprov_t *kp = NULL;
+	EVP_PKEY *pk;
+	X509 *x;
+	char path[700];
+	size_t n = 0;
+	mic_tlv t;
+	FILE *f;
+
+	assert_non_null(chain);
+	assert_int_equal(mic_tx_command(tx, &bf21, rsp, sizeof(rsp), &n),
+	    MIC_OK);
+	assert_int_equal(mic_tlv_parse(rsp, n, &t), MIC_OK);
+	q = t.value;
+	assert_non_null(x = d2i_X509(NULL, &q, (long)t.len));
+	assert_non_null(pk = X509_get_pubkey(x));
+	X509_free(x);
+	snprintf(path, sizeof(path), "%s/trust/intermediates/issuer.pem", pki);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(x = PEM_read_X509(f, NULL, NULL, NULL));
+	fclose(f);
+	assert_true(sk_X509_push(chain, x) > 0);
+	assert_int_equal(mic_pki_load(pki, MIC_CERT_TERMINAL, "bureau", NULL,
+	    NULL, NULL, &kp, der, sizeof(der), &n), MIC_OK);
+	q = der;
+	assert_non_null(x = d2i_X509(NULL, &q, (long)n));
+	assert_true(sk_X509_push(chain, x) > 0);
+	assert_int_equal(mic_scp11a_open(tx, 0x01, pk, &oce,
+	    mic_keyprov_pkey(kp), chain), MIC_OK);
+	sk_X509_pop_free(chain, X509_free);
+	mic_keyprov_free(&kp);
+	EVP_PKEY_free(pk);
+}
+
 static void
 chaining(void **state)
 {
@@ -276,31 +323,41 @@ chaining(void **state)
 	mic_tx_caps caps;
 	mic_tx_stats before, after;
 	mic_tx_t *tx;
+	char pki[600], extra[700];
 	uint16_t sw = 0;
 	size_t n = 0;
 
 	(void)state;
-	/* A blank card, and the bureau's role, which only a secure channel
-	 * would give a real terminal. */
-	assert_int_equal(stack_start("chain", 36120,
-	    "--readers 2 --cards 1 --card-kind blank --test-role bureau"), 0);
+	/* A blank card with the chip factory's keys, and the bureau's SCP11a
+	 * channel, as the issuance line opens it. */
+	snprintf(pki, sizeof(pki), "%s/pki-chain", env_or_fail("MIC_TEST_TMP"));
+	assert_int_equal(sh("rm -rf %s && %s/tools/mic pki init --dir %s "
+	    ">/dev/null", pki, env_or_fail("MIC_BUILD_DIR"), pki), 0);
+	snprintf(extra, sizeof(extra), "--readers 2 --cards 1 --card-kind "
+	    "blank --pki %s", pki);
+	assert_int_equal(stack_start("chain", 36120, extra), 0);
 	tx = open_card(NULL);
 	/* Force the short-only path so 605 bytes must travel as a chain. */
 	mic_tx_get_caps(tx, &caps);
 	caps.reader_extended = 0;
 	mic_tx_set_caps(tx, &caps);
 	select_app(tx);
+	/* Certificates longer than 255 bytes go chained as well. */
+	open_bureau(tx, pki);
 	store.nc = sod_dgi(data, 600);
 	mic_tx_get_stats(tx, &before);
 	assert_int_equal(mic_tx_transmit(tx, &store, NULL, 0, &n, &sw), MIC_OK);
 	assert_int_equal(sw, 0x9000);
 	mic_tx_get_stats(tx, &after);
-	assert_int_equal(after.apdus - before.apdus, 3); /* 255 + 255 + 95 */
-	/* More than the card's 4096-byte chain buffer: refused mid-chain. */
+	/* 605 bytes padded to 608, and the C-MAC: 255 + 255 + 106. */
+	assert_int_equal(after.apdus - before.apdus, 3);
+	/* More than the card's 4096-byte chain buffer: refused mid-chain,
+	 * and the channel with it (the card never checked the command). */
 	store.p2 = 0x01;
-	store.nc = sod_dgi(data, 4200);
+	store.nc = sod_dgi(data, 4400);
 	assert_int_equal(mic_tx_transmit(tx, &store, NULL, 0, &n, &sw), MIC_OK);
 	assert_int_equal(sw, 0x6A84);
+	assert_int_equal(mic_tx_get_sm_state(tx), MIC_TX_SM_LOST);
 	mic_tx_free(&tx);
 }
 

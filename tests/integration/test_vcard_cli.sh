@@ -4,7 +4,9 @@
 # across eject and insert, removal by SIGUSR1, the masked APDU trace, the
 # tear options (power cut before or after a command, and in the middle of
 # an image write), and the hopper, through pcscd and, for a thousand cards,
-# through a stand-in vpcd that checks memory stays flat.
+# through a stand-in vpcd that checks memory stays flat. Whatever needs a
+# role goes through a real SCP11a channel (scp_apdu, with the terminals of
+# a test PKI from 'mic pki init'): no card acts as if one were open.
 #
 # Ports 36300-36399 belong to this test.
 set -uo pipefail
@@ -12,12 +14,15 @@ set -uo pipefail
 V="$MIC_BUILD_DIR/tools/mic-vcard/mic-vcard"
 mic="$MIC_BUILD_DIR/tools/mic"
 stack_wait="$MIC_BUILD_DIR/tools/mic-vcard/mic-stack-wait"
+scp="$MIC_BUILD_DIR/tests/integration/scp_apdu"
 tmp="$MIC_TEST_TMP/vcard-cli"
+pki="$tmp/pki"
 dir="$MIC_TEST_TMP/stack-vcard-cli"     # scripts/test stops stack-* on a crash
 hdir="$MIC_TEST_TMP/stack-vcard-hopper"
 port=36300      # reader 0: the stack's card; reader 1: cards run here
 hport=36310     # the hopper stack
 fport=36390     # the stand-in vpcd
+reader0="Virtual PCD 00 00"
 reader1="Virtual PCD 00 01"
 select='00 A4 04 0C 09 D1 56 00 00 01 4D 49 43 01'
 select_fci='00 A4 04 00 09 D1 56 00 00 01 4D 49 43 01 00'
@@ -88,6 +93,7 @@ reap_card() {
 
 rm -rf "$tmp"
 mkdir -p "$tmp"
+"$mic" pki init --dir "$pki" >"$tmp/pki.log" 2>&1 || { cat "$tmp/pki.log"; exit 1; }
 
 # --- images ------------------------------------------------------------------
 
@@ -106,7 +112,8 @@ out=$("$V" new --out "$tmp/blank.img" --sample --force 2>&1); rc=$?
 check "new --force exits 0" test "$rc" -eq 0
 check "new --force replaced it" test "$(field "$tmp/blank.img" state)" = active
 
-out=$("$V" new --out "$tmp/sample.img" --sample 2>&1); rc=$?
+# The chip factory's SCP11 keys (--pki): the copies below open channels.
+out=$("$V" new --out "$tmp/sample.img" --sample --pki "$pki" 2>&1); rc=$?
 check "new --sample exits 0" test "$rc" -eq 0
 out=$("$V" show "$tmp/sample.img"); rc=$?
 check "show exits 0" test "$rc" -eq 0
@@ -159,19 +166,19 @@ out=$("$V" new --help); rc=$?
 check "new --help" test "$rc" -eq 0
 check "new --help names the placeholders" contains "$out" "PLACEHOLDER"
 out=$("$V" run --help)
-check "run --help: test role is a crutch" contains "$out" "TEST CRUTCH"
+check "run --help: no test role" lacks "$out" "role"
 check "run --help: tear exit status" contains "$out" "3 a tear"
 out=$("$V" run --tear-after-apdus 0 2>&1); rc=$?
 check "tear at APDU 0 is a usage error" test "$rc" -eq 2
 out=$("$V" run --tear-after-apdus 3:sideways 2>&1); rc=$?
 check "tear variant checked" test "$rc" -eq 2
-out=$("$V" run --test-role janitor 2>&1); rc=$?
-check "unknown role is a usage error" test "$rc" -eq 2
+out=$("$V" run --test-role agency 2>&1); rc=$?
+check "run has no --test-role" test "$rc" -eq 2
 
 # --- a sample card through pcscd --------------------------------------------
 
 "$MIC_READER_STACK" start --dir "$dir" --port "$port" --readers 2 --cards 1 \
-	--build "$MIC_BUILD_DIR" --test-role agency >"$tmp/stack.log" 2>&1 ||
+	--build "$MIC_BUILD_DIR" --pki "$pki" >"$tmp/stack.log" 2>&1 ||
 	{ cat "$tmp/stack.log"; exit 1; }
 eval "$("$MIC_READER_STACK" env --dir "$dir")"
 img0="$dir/cards/card-0.img"
@@ -179,33 +186,47 @@ img0="$dir/cards/card-0.img"
 check "stack made a sample image" test "$(field "$img0" state)" = active
 out=$("$MIC_READER_STACK" status --dir "$dir")
 check "status shows the image and its state" contains "$out" "card-0.img (active)"
-check "status names the test role" contains "$out" "test role: agency"
+check "status names the PKI" contains "$out" "pki: "
 out=$("$mic" apdu --strict -r 0 "$select" '00 B0 82 00 00' 2>&1); rc=$?
 check "EF.HOLDER reads through pcscd" test "$rc" -eq 0
 check "EF.HOLDER holds the SSN" contains "$out" "31 31 30 31 30 35 31 39 38 30 30 31 30 31 30 30 31 36"
 
 # A change made before an eject is there after the insert.
-out=$("$mic" apdu --strict -r 0 "$select" "$(credit 1234 1)" 2>&1); rc=$?
-check "CREDIT as the agency" test "$rc" -eq 0
+out=$("$scp" pcsc "$reader0" "$pki" agency "$(credit 1234 1)" 2>&1); rc=$?
+check "CREDIT as the agency, through SCP11a" test "$rc" -eq 0
+out=$("$mic" apdu -r 0 "$select" "$(credit 1234 2)" 2>&1)
+check "CREDIT without a channel is refused" contains "$out" "^< 6982"
+# A DEBIT ends the PIN's verified state whatever its outcome, a wrong
+# P1-P2 too (card profile 3.11): the PIN asked afterwards is unverified.
+out=$("$mic" apdu -r 0 "$select" '00 20 00 81 08 26 12 34 56 FF FF FF FF' \
+	'80 54 01 00 00' '00 20 00 81' 2>&1)
+check "a refused DEBIT: 6A86" contains "$out" "^< 6A86"
+check "... and the PIN is no longer verified" contains "$out" "^< 63C3"
 check "image has the credit at once" test "$(field "$img0" balance)" = "101234 fen (1012.34 CNY)"
 "$MIC_READER_STACK" eject 0 --dir "$dir" >/dev/null 2>&1
 check "ejected card keeps its image" test "$(field "$img0" balance)" = "101234 fen (1012.34 CNY)"
 "$MIC_READER_STACK" insert 0 --dir "$dir" >/dev/null 2>&1
-out=$("$mic" apdu --strict -r 0 "$select" '00 B0 88 00 00' 2>&1); rc=$?
+out=$("$scp" pcsc "$reader0" "$pki" agency '00 B0 88 00 00' 2>&1); rc=$?
 check "EF.ACCOUNT after re-insertion" test "$rc" -eq 0
 check "balance survived eject/insert" contains "$out" "80 08 00 00 00 00 00 01 8B 72"
 check "counter survived eject/insert" contains "$out" "81 04 00 00 00 02"
 
 # SIGUSR1 pulls the card and puts it back, state kept; the trace hides PINs.
 cp "$tmp/sample.img" "$tmp/usr1.img"
-run_card "$tmp/usr1.img" "$tmp/usr1.log" -v --test-role bank
+run_card "$tmp/usr1.img" "$tmp/usr1.log" -v
 kill -USR1 "$card_pid"
 check "SIGUSR1 removes the card" "$stack_wait" wait --timeout 10000 --absent "$reader1"
 kill -USR1 "$card_pid"
 check "second SIGUSR1 re-inserts it" "$stack_wait" wait --timeout 10000 --present "$reader1"
-out=$("$mic" apdu --strict -r 1 "$select" '00 20 00 81 08 26 12 34 56 FF FF FF FF' \
+out=$("$mic" apdu --strict -r 1 "$select" '00 20 00 81 08 26 12 34 56 FF FF FF FF' 2>&1); rc=$?
+check "VERIFY after re-insertion" test "$rc" -eq 0
+# CHANGE REFERENCE DATA in plain is refused (no bank channel), but traced.
+out=$("$mic" apdu -r 1 "$select" \
+	'00 24 00 81 10 26 12 34 56 FF FF FF FF 26 65 43 21 FF FF FF FF' 2>&1)
+check "CHANGE REFERENCE DATA in plain is refused" contains "$out" "^< 6982"
+out=$("$scp" pcsc "$reader1" "$pki" bank \
 	'00 24 00 81 10 26 12 34 56 FF FF FF FF 26 65 43 21 FF FF FF FF' 2>&1); rc=$?
-check "VERIFY and CHANGE REFERENCE DATA after re-insertion" test "$rc" -eq 0
+check "CHANGE REFERENCE DATA in the bank's channel" test "$rc" -eq 0
 kill -TERM "$card_pid"
 reap_card
 check "run exits 0 on SIGTERM" test "$card_rc" -eq 0
@@ -219,14 +240,24 @@ check "trace shows the APDU header" contains "$log" "> 00 20 00 81 08 \*\* \*\* 
 check "trace masks CHANGE REFERENCE DATA" contains "$log" "> 00 24 00 81 10 \*\*"
 check "trace never shows a PIN block" lacks "$log" "26 12 34 56"
 check "trace never shows the new PIN" lacks "$log" "26 65 43 21"
+check "trace shows the protected CHANGE REFERENCE DATA" contains "$log" "> 04 24 00 81"
 check "log says removed and inserted" contains "$log" "inserted again"
 
 # --- tearing -----------------------------------------------------------------
 
-# Power cut before the 2nd APDU (the CREDIT): the card never saw it.
+# The agency's channel takes the same number of APDUs each time: learn it
+# on this card, so that the CREDIT is APDU hs + 1.
 cp "$tmp/sample.img" "$tmp/tear.img"
-run_card "$tmp/tear.img" "$tmp/tear-before.log" --test-role agency --tear-after-apdus 2:before
-out=$("$mic" apdu -r 1 "$select" "$(credit 500 7)" 2>&1); rc=$?
+run_card "$tmp/tear.img" "$tmp/tear-learn.log"
+hs=$("$scp" pcsc "$reader1" "$pki" agency '00 B0 81 00 00' 2>&1 | sed -n 's/^handshake: \([0-9]*\) APDUs$/\1/p')
+kill -TERM "$card_pid"
+reap_card
+check "the handshake's APDUs are counted ($hs)" test "${hs:-0}" -ge 4
+hs=${hs:-0}
+
+# Power cut before the CREDIT: the card never saw it.
+run_card "$tmp/tear.img" "$tmp/tear-before.log" --tear-after-apdus "$((hs + 1)):before"
+out=$("$scp" pcsc "$reader1" "$pki" agency "$(credit 500 7)" 2>&1); rc=$?
 reap_card
 check "tear before: the terminal gets no answer" test "$rc" -ne 0
 check "tear before: card exits 3" test "$card_rc" -eq 3
@@ -235,35 +266,37 @@ check "tear before: image untouched" test "$(field "$tmp/tear.img" balance)" = "
 check "tear before: counter untouched" test "$(field "$tmp/tear.img" counter)" = 1
 
 # Power cut after it was processed and committed, before the response.
-run_card "$tmp/tear.img" "$tmp/tear-after.log" --test-role agency --tear-after-apdus 2:after
-out=$("$mic" apdu -r 1 "$select" "$(credit 500 7)" 2>&1); rc=$?
+run_card "$tmp/tear.img" "$tmp/tear-after.log" --tear-after-apdus "$((hs + 1)):after"
+out=$("$scp" pcsc "$reader1" "$pki" agency "$(credit 500 7)" 2>&1); rc=$?
 reap_card
 check "tear after: the terminal gets no answer" test "$rc" -ne 0
 check "tear after: card exits 3" test "$card_rc" -eq 3
 check "tear after: the reader is empty" "$stack_wait" wait --timeout 10000 --absent "$reader1"
 check "tear after: balance" contains "$(field "$tmp/tear.img" balance)" "^100500 fen"
 check "tear after: counter" test "$(field "$tmp/tear.img" counter)" = 2
-check "tear logs say which" contains "$(<"$tmp/tear-after.log")" "power cut after APDU 2"
+check "tear logs say which" contains "$(<"$tmp/tear-after.log")" "power cut after APDU $((hs + 1))"
 
 # The terminal retries the same CREDIT: the card gives the same receipt
 # without crediting twice (profile 3.11).
-run_card "$tmp/tear.img" "$tmp/retry.log" --test-role agency
-out=$("$mic" apdu --strict -r 1 "$select" "$(credit 500 7)" 2>&1); rc=$?
+run_card "$tmp/tear.img" "$tmp/retry.log"
+out=$("$scp" pcsc "$reader1" "$pki" agency "$(credit 500 7)" 2>&1); rc=$?
 kill -TERM "$card_pid"
 reap_card
 check "retry after a tear is answered" test "$rc" -eq 0
 check "retry credits once" contains "$(field "$tmp/tear.img" balance)" "^100500 fen"
 
 # Power cut in the middle of the image write of the CREDIT.
-run_card "$tmp/tear.img" "$tmp/tear-write.log" --test-role agency --tear-in-write 1
-out=$("$mic" apdu -r 1 "$select" "$(credit 300 9)" 2>&1); rc=$?
+# The handshake writes nothing (the card's time is already the agency
+# certificate's): the first image write is the CREDIT's.
+run_card "$tmp/tear.img" "$tmp/tear-write.log" --tear-in-write 1
+out=$("$scp" pcsc "$reader1" "$pki" agency "$(credit 300 9)" 2>&1); rc=$?
 reap_card
 check "tear in write: card exits 3" test "$card_rc" -eq 3
 check "tear in write: the reader is empty" "$stack_wait" wait --timeout 10000 --absent "$reader1"
 check "tear in write: image still loads, state before" contains "$(field "$tmp/tear.img" balance)" "^100500 fen"
 check "tear in write: a torn temporary file is left" compgen -G "$tmp/tear.img.tmp-*" >/dev/null
-run_card "$tmp/tear.img" "$tmp/after-tear.log" --test-role agency
-out=$("$mic" apdu --strict -r 1 "$select" "$(credit 300 9)" 2>&1); rc=$?
+run_card "$tmp/tear.img" "$tmp/after-tear.log"
+out=$("$scp" pcsc "$reader1" "$pki" agency "$(credit 300 9)" 2>&1); rc=$?
 kill -TERM "$card_pid"
 reap_card
 check "after the torn write the card works" test "$rc" -eq 0
@@ -274,21 +307,21 @@ check "run cleaned the torn temporary file" test -z "$(compgen -G "$tmp/tear.img
 # namespace): the card loses that command as if the power went, leaves
 # the reader, comes back with what its image holds, and keeps working.
 enospc() {
-	local tiny=$1 sample=$2 vcard=$3 wait_tool=$4 mictool=$5 port1=$6 reader=$7
-	local sel=$8 cred=$9
+	local tiny=$1 sample=$2 vcard=$3 wait_tool=$4 scptool=$5 port1=$6 reader=$7
+	local pkidir=$8 cred=$9
 	local pages pid rc out t
 	pages=$((($(stat -c %s "$sample") + 4095) / 4096))
 	mount -t tmpfs -o size=$(((pages + 1) * 4))k mic-tiny "$tiny" || return 9
 	cp "$sample" "$tiny/c.img"
-	"$vcard" run "$tiny/c.img" --port "$port1" --test-role agency 2>"$tiny.log" &
+	"$vcard" run "$tiny/c.img" --port "$port1" 2>"$tiny.log" &
 	pid=$!
 	"$wait_tool" wait --timeout 10000 --present "$reader" >/dev/null
-	"$mictool" apdu -r 1 "$sel" "$cred" >/dev/null 2>&1
+	"$scptool" pcsc "$reader" "$pkidir" agency "$cred" >/dev/null 2>&1
 	echo "credit_rc=$?"
 	# pcscd needs a presence poll or two to see the card go and come back.
 	rc=1
 	for ((t = 0; t < 50; t++)); do
-		out=$("$mictool" apdu --strict -r 1 "$sel" '00 B0 88 00 00' 2>&1)
+		out=$("$scptool" pcsc "$reader" "$pkidir" agency '00 B0 88 00 00' 2>&1)
 		rc=$?
 		((rc == 0)) && break
 		sleep 0.2
@@ -310,8 +343,8 @@ fi
 if ((${#ns[@]} > 0)); then
 	mkdir -p "$tmp/tiny"
 	out=$("${ns[@]}" bash -c "$(declare -f enospc); enospc \"\$@\"" _ \
-		"$tmp/tiny" "$tmp/sample.img" "$V" "$stack_wait" "$mic" "$((port + 1))" \
-		"$reader1" "$select" "$(credit 5 1)")
+		"$tmp/tiny" "$tmp/sample.img" "$V" "$stack_wait" "$scp" "$((port + 1))" \
+		"$reader1" "$pki" "$(credit 5 1)")
 	check "disk full: the CREDIT gets no answer" contains "$out" "^credit_rc=[1-9]"
 	check "disk full: the card comes back and answers" contains "$out" "^read_rc=0$"
 	check "disk full: the balance is the old one" contains "$out" "^balance_kept=1$"
@@ -328,11 +361,14 @@ fi
 
 # --- the hopper through pcscd ------------------------------------------------
 
-"$V" perso-script >"$tmp/perso.apdu"
-out=$(grep -c '^80 E2' "$tmp/perso.apdu")
+# The script without its SELECT: scp_apdu selects, then opens the bureau's
+# channel, and a SELECT of the application inside it would end it.
+"$V" perso-script >"$tmp/perso-full.apdu"
+out=$(grep -c '^80 E2' "$tmp/perso-full.apdu")
 check "perso script has 6 STORE DATA blocks" test "$out" -eq 6
+grep -v '^00 A4 04' "$tmp/perso-full.apdu" >"$tmp/perso.apdu"
 "$MIC_READER_STACK" start --dir "$hdir" --port "$hport" --readers 2 --cards 1 \
-	--build "$MIC_BUILD_DIR" --hopper "$tmp/issued" --test-role bureau \
+	--build "$MIC_BUILD_DIR" --hopper "$tmp/issued" --pki "$pki" \
 	>"$tmp/hstack.log" 2>&1 || { cat "$tmp/hstack.log"; exit 1; }
 eval "$("$MIC_READER_STACK" env --dir "$hdir")"
 
@@ -351,7 +387,7 @@ wait_blank() {
 images() { compgen -G "$tmp/issued/*.img" | wc -l; }
 for ((k = 1; k <= hopper_cards; k++)); do
 	check "hopper card $k is blank" wait_blank
-	check "hopper card $k personalized" "$mic" apdu --strict -r 0 -f "$tmp/perso.apdu" >/dev/null
+	check "hopper card $k personalized" "$scp" pcsc "$reader0" "$pki" bureau -f "$tmp/perso.apdu" >/dev/null
 	for ((t = 0; t < 100; t++)); do
 		(($(images) >= k)) && break
 		sleep 0.1
@@ -370,71 +406,28 @@ check "issued cards have distinct chip serials" test "$(tr ' ' '\n' <<<"$serials
 
 # --- the hopper for many cards: flat memory -----------------------------------
 
-# A stand-in for vpcd: for each card, power on, the personalization, power
-# off; it waits for the card to leave. It reports the hopper's resident set
-# size after the first third of the cards and after the last one.
-fake_vpcd() {
-	python3 - "$@" <<'PY'
-import socket, struct, sys
-port, n, script, pidfile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-apdus = [bytes.fromhex(l) for l in open(script) if l.strip() and not l.startswith('#')]
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(('127.0.0.1', port))
-srv.listen(1)
-srv.settimeout(30)
-open(pidfile + '.ready', 'w').close()
-def recvn(c, k):
-    b = b''
-    while len(b) < k:
-        x = c.recv(k - len(b))
-        if not x:
-            raise EOFError
-        b += x
-    return b
-def send(c, b):
-    c.sendall(struct.pack('>H', len(b)) + b)
-def recv(c):
-    return recvn(c, struct.unpack('>H', recvn(c, 2))[0])
-def rss():
-    pid = open(pidfile).read().strip()
-    for line in open('/proc/%s/status' % pid):
-        if line.startswith('VmRSS:'):
-            return int(line.split()[1])
-first = None
-for i in range(n):
-    c, _ = srv.accept()
-    c.settimeout(30)
-    send(c, b'\x01')
-    send(c, b'\x04')
-    recv(c)
-    for a in apdus:
-        send(c, a)
-        r = recv(c)
-        if r[-2:] != b'\x90\x00':
-            sys.exit('card %d: %s answered %s' % (i, a[:4].hex(), r[-2:].hex()))
-    if i == n // 3:
-        first = rss()
-    last = rss() if i == n - 1 else None
-    send(c, b'\x00')
-    if c.recv(1) != b'':
-        sys.exit('card %d did not leave' % i)
-    c.close()
-print('rss_kb_first=%d' % first)
-print('rss_kb_last=%d' % last)
-PY
+# scp_apdu stands in for vpcd: for each card, power on, the bureau's SCP11a
+# channel and the personalization in it, power off; it waits for the card
+# to leave. It reports the hopper's resident set size after the first third
+# of the cards and after the last one.
+fake_vpcd() { # PORT COUNT SCRIPT PIDFILE [--plain HEX]
+	local port=$1 n=$2 script=$3 pidfile=$4
+	shift 4
+	"$scp" vpcd "$port" "$n" "$pidfile" "$pki" bureau "$@" -f "$script"
 }
 
-# One card with the trace on: the transport PIN DGI of STORE DATA is masked.
+# One card with the trace on: the transport PIN DGI of a plain STORE DATA
+# (refused: no channel yet) is masked, and the channel hides the rest.
 mkdir -p "$tmp/traced"
-fake_vpcd "$fport" 1 "$tmp/perso.apdu" "$tmp/traced.pid" >"$tmp/traced.out" 2>&1 &
+fake_vpcd "$fport" 1 "$tmp/perso.apdu" "$tmp/traced.pid" \
+	--plain "$(grep '^80 E2 80 05' "$tmp/perso.apdu")" >"$tmp/traced.out" 2>&1 &
 fake_pid=$!
 bg_pids+=("$fake_pid")
 for ((t = 0; t < 100; t++)); do
 	[[ -e $tmp/traced.pid.ready ]] && break
 	sleep 0.1
 done
-"$V" hopper -v --out "$tmp/traced" --port "$fport" --count 1 --test-role bureau \
+"$V" hopper -v --out "$tmp/traced" --port "$fport" --count 1 --pki "$pki" \
 	2>"$tmp/traced.log" &
 printf '%d\n' "$!" >"$tmp/traced.pid"
 wait "$!"
@@ -442,9 +435,12 @@ rc=$?
 wait "$fake_pid"
 log=$(<"$tmp/traced.log")
 check "traced hopper card issued" test "$rc" -eq 0
+check "the stand-in saw the plain STORE DATA refused" contains "$(<"$tmp/traced.out")" "^< 6982$"
+check "traced card personalized" test "$(field "$(compgen -G "$tmp/traced/*.img")" state)" = personalized
 check "trace masks the PIN DGI of STORE DATA" contains "$log" "> 80 E2 80 05 0B 80 10 08 \*\* \*\* \*\* \*\* \*\* \*\* \*\* \*\*"
 check "trace never shows the transport PIN block" lacks "$log" "26 00 00 00 FF"
-check "trace shows the other DGIs" contains "$log" "> 80 E2 00 01 39 01 02 36 65"
+check "trace shows protected STORE DATA" contains "$log" "> 84 E2 00 01"
+check "trace never shows EF.HOLDER's DGI in clear" lacks "$log" "01 02 36 65"
 
 mkdir -p "$tmp/stress"
 fake_vpcd "$fport" "$stress_cards" "$tmp/perso.apdu" "$tmp/stress.pid" >"$tmp/stress.out" 2>&1 &
@@ -458,7 +454,7 @@ done
 # resident size shows what the hopper keeps. Leaks fail the run at exit.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" \
 	"$V" hopper --out "$tmp/stress" --port "$fport" --count "$stress_cards" \
-	--test-role bureau 2>"$tmp/stress-hopper.log" &
+	--pki "$pki" 2>"$tmp/stress-hopper.log" &
 hopper_pid=$!
 bg_pids+=("$hopper_pid")
 printf '%d\n' "$hopper_pid" >"$tmp/stress.pid"

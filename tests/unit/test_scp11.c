@@ -793,6 +793,60 @@ test_wrong_receipt(void **state)
 	assert_int_equal(mic_scp11b_open(x->tx, 0x01, x->pk_sd), MIC_OK);
 }
 
+/*
+ * A failed re-open must not fall back to plain APDUs: the caller had a
+ * channel and would otherwise go on unprotected without knowing it.
+ */
+static void
+test_failed_reopen(void **state)
+{
+	struct ctx *x = *state;
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	mic_scp_keyref oce = { 0x01, 0x10 };
+	unsigned before;
+
+	assert_non_null(other);
+	assert_int_equal(mic_scp11b_open(x->tx, 0x01, x->pk_sd), MIC_OK);
+	echo_ok(x, 4);
+	/* A forged receipt on the second open. */
+	x->c->bad_receipt = 1;
+	assert_int_equal(mic_scp11b_open(x->tx, 0x01, x->pk_sd),
+	    MIC_ERR_SM_AUTH);
+	assert_int_equal(mic_tx_get_sm_state(x->tx), MIC_TX_SM_LOST);
+	before = x->c->app_cmds;
+	assert_int_equal(run(x, 0x80, INS_ECHO, (const uint8_t *)"abcd", 4, 0),
+	    MIC_ERR_SM_CLOSED);
+	assert_int_equal(run(x, 0x00, 0xB0, NULL, 0, 16), MIC_ERR_SM_CLOSED);
+	assert_int_equal(x->c->app_cmds, before);
+	/* Lost stays lost through more failed opens, of either kind. */
+	assert_int_equal(mic_scp11a_open(x->tx, 0x01, x->pk_sd, &oce,
+	    x->sk_oce, x->chain), MIC_ERR_SM_AUTH);
+	assert_int_equal(mic_tx_get_sm_state(x->tx), MIC_TX_SM_LOST);
+	x->c->bad_receipt = 0;
+	assert_int_equal(mic_scp11b_open(x->tx, 0x01, other), MIC_ERR_SM_AUTH);
+	assert_int_equal(mic_tx_get_sm_state(x->tx), MIC_TX_SM_LOST);
+	assert_int_equal(run(x, 0x80, INS_ECHO, (const uint8_t *)"abcd", 4, 0),
+	    MIC_ERR_SM_CLOSED);
+	/* Arguments refused before anything moves leave the state alone. */
+	assert_int_equal(mic_scp11b_open(x->tx, 0x01, NULL),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_tx_get_sm_state(x->tx), MIC_TX_SM_LOST);
+	/* A new channel ends it... */
+	assert_int_equal(mic_scp11b_open(x->tx, 0x01, x->pk_sd), MIC_OK);
+	echo_ok(x, 4);
+	/* ... and an open that fails from an open channel loses it too. */
+	assert_int_equal(mic_scp11b_open(x->tx, 0x01, other), MIC_ERR_SM_AUTH);
+	assert_int_equal(mic_tx_get_sm_state(x->tx), MIC_TX_SM_LOST);
+	/* Only the caller goes back to plain, on purpose. */
+	mic_scp_close(x->tx);
+	assert_int_equal(mic_tx_get_sm_state(x->tx), MIC_TX_SM_OFF);
+	echo_ok(x, 4);
+	/* Never had a channel: a failed open leaves plain APDUs plain. */
+	assert_int_equal(mic_scp11b_open(x->tx, 0x01, other), MIC_ERR_SM_AUTH);
+	assert_int_equal(mic_tx_get_sm_state(x->tx), MIC_TX_SM_OFF);
+	EVP_PKEY_free(other);
+}
+
 /* The host expects another card's key: the receipt cannot verify. */
 static void
 test_wrong_card(void **state)
@@ -1084,6 +1138,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_receipt, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_card, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_failed_reopen, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_response, setup,
 		    teardown),

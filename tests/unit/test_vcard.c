@@ -843,9 +843,11 @@ test_update_binary_refused(void **state)
 		/* Nothing was written. */
 		vc_card_nv(card, &after, &len);
 		assert_memory_equal(copy, after, len);
-		/* Lengths are checked first. */
-		EXPECT_SW(card, 0x6700, 0x00, 0xD6, 0x82, 0x00);
-		EXPECT_SW(card, 0x6700, 0x00, 0xD6, 0x82, 0x00, 0x01, 0x00,
+		/* Lengths are checked first, but a terminated card refuses
+		 * it at once (section 3.10). */
+		want = s == ST_TERMINATED ? 0x6985 : 0x6700;
+		EXPECT_SW(card, want, 0x00, 0xD6, 0x82, 0x00);
+		EXPECT_SW(card, want, 0x00, 0xD6, 0x82, 0x00, 0x01, 0x00,
 		    0x00);
 		free(copy);
 		vc_card_free(&card);

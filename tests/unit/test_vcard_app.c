@@ -921,6 +921,34 @@ test_pin_verified_ends(void **state)
 	assert_int_equal(debit(card, data, r), 0x6982);
 	assert_int_equal(pay(card, START_BALANCE * 2, 3, 0x00, r), 0x9401);
 	EXPECT_SW(card, 0x63C3, 0x00, 0x20, 0x00, 0x81);
+	/*
+	 * A DEBIT refused before it ran ends it too: wrong P1-P2, a class it
+	 * does not take, a chained part, protected without a channel, a
+	 * wrong length.
+	 */
+	assert_int_equal(verify_pin(card, HOLDER_PIN), 0x9000);
+	EXPECT_SW(card, 0x6A86, 0x80, 0x54, 0x01, 0x00, 0x00);
+	EXPECT_SW(card, 0x63C3, 0x00, 0x20, 0x00, 0x81);
+	assert_int_equal(verify_pin(card, HOLDER_PIN), 0x9000);
+	EXPECT_SW(card, 0x6A86, 0x80, 0x54, 0x00, 0x01, 0x00);
+	EXPECT_SW(card, 0x63C3, 0x00, 0x20, 0x00, 0x81);
+	assert_int_equal(verify_pin(card, HOLDER_PIN), 0x9000);
+	EXPECT_SW(card, 0x6E00, 0x00, 0x54, 0x00, 0x00, 0x00);
+	EXPECT_SW(card, 0x63C3, 0x00, 0x20, 0x00, 0x81);
+	assert_int_equal(verify_pin(card, HOLDER_PIN), 0x9000);
+	EXPECT_SW(card, 0x6884, 0x90, 0x54, 0x00, 0x00, 0x01, 0xAA);
+	EXPECT_SW(card, 0x63C3, 0x00, 0x20, 0x00, 0x81);
+	assert_int_equal(verify_pin(card, HOLDER_PIN), 0x9000);
+	EXPECT_SW(card, 0x6882, 0x84, 0x54, 0x00, 0x00, 0x08, 1, 2, 3, 4, 5,
+	    6, 7, 8, 0x00);
+	EXPECT_SW(card, 0x63C3, 0x00, 0x20, 0x00, 0x81);
+	assert_int_equal(verify_pin(card, HOLDER_PIN), 0x9000);
+	EXPECT_SW(card, 0x6700, 0x80, 0x54, 0x00, 0x00, 0x01, 0xAA, 0x00);
+	EXPECT_SW(card, 0x63C3, 0x00, 0x20, 0x00, 0x81);
+	/* Other commands of the proprietary class leave it alone. */
+	assert_int_equal(verify_pin(card, HOLDER_PIN), 0x9000);
+	EXPECT_SW(card, 0x6A86, 0x80, 0x52, 0x01, 0x00, 0x00);
+	EXPECT_SW(card, 0x9000, 0x00, 0x20, 0x00, 0x81);
 	free(r);
 	vc_card_free(&card);
 }
@@ -1135,6 +1163,60 @@ test_activate_policy(void **state)
 		vc_card_free(&card);
 	}
 	free(r);
+}
+
+/*
+ * Section 3.10, one rule: a terminated card answers SELECT, GET RESPONSE
+ * and READ BINARY (of EF.DIR only, by the table of 4.3) as in any state,
+ * and every other command with 6985 before it looks at its parameters or
+ * data.
+ */
+static void
+test_terminated_rule(void **state)
+{
+	vc_card *card = card_at(ST_TERMINATED, 0x01, NULL);
+	struct rsp *r = rsp_new();
+
+	(void)state;
+	/* Not even the strongest role changes it. */
+	vc_card_test_set_role(card, VC_ROLE_BANK);
+	RAW(card, r, 0x00, 0xA4, 0x04, 0x00, 0x09, 0xD1, 0x56, 0x00, 0x00,
+	    0x01, 0x4D, 0x49, 0x43, 0x01, 0x00);
+	assert_int_equal(r->sw, 0x6285);
+	assert_true(r->len > 0 && r->buf[0] == 0x6F);
+	EXPECT_SW(card, 0x6985, 0x00, 0x20, 0x01, 0x81);
+	EXPECT_SW(card, 0x6985, 0x00, 0x20, 0x00, 0x81, 0x01, 0xAA);
+	EXPECT_SW(card, 0x6985, 0x00, 0x24, 0x00, 0x82);
+	EXPECT_SW(card, 0x6985, 0x00, 0x2C, 0x00, 0x81);
+	EXPECT_SW(card, 0x6985, 0x80, 0xCA, 0x00, 0x66, 0x00);
+	EXPECT_SW(card, 0x6985, 0x80, 0xCA, 0xBF, 0x21, 0x00);
+	EXPECT_SW(card, 0x6985, 0x80, 0x88, 0x07, 0x13, 0x01, 0x00, 0x00);
+	EXPECT_SW(card, 0x6985, 0x80, 0x82, 0x01, 0x11, 0x01, 0x00, 0x00);
+	EXPECT_SW(card, 0x6985, 0x80, 0x2A, 0x07, 0x10, 0x01, 0x30);
+	EXPECT_SW(card, 0x6985, 0x00, 0xE6, 0x00, 0x00, 0x01, 0x01);
+	EXPECT_SW(card, 0x6985, 0x00, 0xE6, 0x01, 0x00);
+	EXPECT_SW(card, 0x6985, 0x00, 0x44, 0x00, 0x00);
+	EXPECT_SW(card, 0x6985, 0x00, 0x04, 0x00, 0x00, 0x01, 0x09);
+	EXPECT_SW(card, 0x6985, 0x00, 0xD6, 0x81, 0x00, 0x01, 0x66);
+	EXPECT_SW(card, 0x6985, 0x00, 0xD6, 0x81, 0x00);
+	EXPECT_SW(card, 0x6985, 0x00, 0xDC, 0x01, 0x3C, 0x01, 0x00);
+	EXPECT_SW(card, 0x6985, 0x00, 0xB2, 0x00, 0x3C, 0x00);
+	EXPECT_SW(card, 0x6985, 0x80, 0x54, 0x01, 0x00, 0x00);
+	EXPECT_SW(card, 0x6985, 0x80, 0x52, 0x00, 0x00, 0x00);
+	EXPECT_SW(card, 0x6985, 0x00, 0x47, 0x81, 0x00, 0x00);
+	EXPECT_SW(card, 0x6985, 0x80, 0xE2, 0x00, 0x07);
+	/* READ BINARY: the table's 6985 for the application's files... */
+	assert_int_equal(read_binary(card, 1, r), 0x6985);
+	/* ... and EF.DIR under the MF, as in every state. */
+	assert_int_equal(send_cmd(card, 0x00, 0xA4, 0x03, 0x0C, NULL, 0, 0,
+	    NULL), 0x9000);
+	assert_int_equal(read_binary(card, 30, r), 0x9000);
+	assert_true(r->len > 0 && r->buf[0] == 0x61);
+	/* What the card does not know stays unknown. */
+	EXPECT_SW(card, 0x6D00, 0x00, 0x12, 0x00, 0x00);
+	EXPECT_SW(card, 0x6E00, 0x00, 0x54, 0x00, 0x00);
+	free(r);
+	vc_card_free(&card);
 }
 
 /* --- the access table of section 4.3 ------------------------------------ */
@@ -1482,6 +1564,47 @@ test_records(void **state)
 	sample_member(rec, 3, 0x02);   /* may-pay 02 */
 	assert_int_equal(send_cmd(card, 0x00, 0xDC, 0x04, 0x3C, rec,
 	    sizeof(rec), 0, NULL), 0x6A80);
+	/* A member's number passes its check character (section 2.7). */
+	sample_member(rec, 3, 0x01);
+	assert_int_equal(rec[6], 0x81);
+	rec[8 + 17] = '1';
+	assert_int_equal(send_cmd(card, 0x00, 0xDC, 0x06, 0x3C, rec,
+	    sizeof(rec), 0, NULL), 0x6A80);
+	/* Unknown tags (section 2): context-specific ones are skipped, any
+	 * other class refused. */
+	{
+		static const uint32_t extra[] = { 0x8F, 0x9F20, 0xBF20, 0x04,
+			0x5F30, 0xC1, 0x30 };
+		static const uint16_t want[] = { 0x9000, 0x9000, 0x9000, 0x6A80,
+			0x6A80, 0x6A80, 0x6A80 };
+		static const uint8_t inner[] = { 0x80, 0x00 };
+		mic_tlv_writer w;
+		mic_tlv_iter it;
+		mic_tlv c;
+		size_t len = 0;
+
+		for (size_t i = 0; i < MIC_ARRAY_LEN(extra); i++) {
+			uint8_t m[FAMILY_RECLEN];
+
+			sample_member(m, 3, 0x01);
+			memset(rec, 0, sizeof(rec));
+			mic_tlv_writer_init(&w, rec, sizeof(rec));
+			mic_tlv_open(&w, 0xE3);
+			/* Constructed ones hold a well-formed object. */
+			mic_tlv_put(&w, extra[i], inner, sizeof(inner));
+			/* The member's own objects after it, as they were. */
+			mic_tlv_iter_init(&it, m + 2, m[1]);
+			while (mic_tlv_next(&it, &c) == MIC_OK)
+				mic_tlv_put(&w, c.tag, c.value, c.len);
+			mic_tlv_close(&w);
+			assert_int_equal(mic_tlv_writer_finish(&w, &len),
+			    MIC_OK);
+			assert_int_equal(send_cmd(card, 0x00, 0xDC, 0x06, 0x3C,
+			    rec, sizeof(rec), 0, NULL), want[i]);
+		}
+		assert_int_equal(send_cmd(card, 0x00, 0xDC, 0x06, 0x3C,
+		    free_rec, sizeof(free_rec), 0, NULL), 0x9000);
+	}
 	memset(rec, 0, sizeof(rec));
 	rec[0] = 0xE3;
 	assert_int_equal(send_cmd(card, 0x00, 0xDC, 0x04, 0x3C, rec,
@@ -2380,6 +2503,7 @@ main(void)
 		cmocka_unit_test(test_pin_storage),
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_lifecycle_data),
+		cmocka_unit_test(test_terminated_rule),
 		cmocka_unit_test(test_activate_policy),
 		cmocka_unit_test_setup_teardown(test_access_matrix, matrix_setup,
 		    matrix_teardown),

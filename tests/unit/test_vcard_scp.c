@@ -882,6 +882,136 @@ test_bad_mac(void **state)
 	vc_card_free(&card);
 }
 
+/* "A DEBIT ends the PIN's verified state, whatever its outcome." */
+static void
+test_debit_bad_mac_ends_pin(void **state)
+{
+	vc_card *card = scp_card(CHIP_SERIAL, 1);
+	mic_tx_t *tx = host(card);
+	uint8_t blk[8];
+	EVP_PKEY *pk;
+
+	(void)state;
+	host_select(tx);
+	pk = card_key(tx);
+	open_role(tx, pk, 1);
+	pin_block(HOLDER_PIN, blk);
+	assert_int_equal(xmit(tx, 0x00, 0x20, 0x00, 0x81, blk, 8, 0, NULL, 0,
+	    NULL), 0x9000);
+	EXPECT_SW(card, 0x9000, 0x00, 0x20, 0x00, 0x81);
+	/* A protected DEBIT whose C-MAC fails: the channel and the PIN go. */
+	EXPECT_SW(card, 0x6988, 0x84, 0x54, 0x00, 0x00, 0x10, 1, 2, 3, 4, 5,
+	    6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0x00);
+	assert_false(vc_card_has_sm(card));
+	EXPECT_SW(card, 0x63C3, 0x00, 0x20, 0x00, 0x81);
+	EVP_PKEY_free(pk);
+	mic_tx_free(&tx);
+	vc_card_free(&card);
+}
+
+/* PERFORM SECURITY OPERATION with certificate @p i of @p t's chain; SW. */
+static uint16_t
+raw_pso(vc_card *card, const struct term *t, int i)
+{
+	static uint8_t cmd[MIC_CERT_MAX + 16];
+	struct rsp *r = rsp_new();
+	int n = sk_X509_num(t->chain), len;
+	unsigned char *p = cmd + 7;
+	uint16_t sw;
+
+	len = i2d_X509(sk_X509_value(t->chain, i), &p);
+	assert_true(len > 0 && len <= MIC_CERT_MAX);
+	memcpy(cmd, BYTES(0x80, 0x2A, OCE_KVN,
+	    (uint8_t)(OCE_KID | (i + 1 < n ? 0x80 : 0x00)), 0x00,
+	    (uint8_t)(len >> 8), (uint8_t)len), 7);
+	raw(card, cmd, 7 + (size_t)len, r);
+	sw = r->sw;
+	free(r);
+	return sw;
+}
+
+static void
+raw_pso_chain(vc_card *card, const struct term *t)
+{
+	for (int i = 0; i < sk_X509_num(t->chain); i++)
+		assert_int_equal(raw_pso(card, t, i), 0x9000);
+}
+
+/* MUTUAL AUTHENTICATE with a fresh ephemeral key, raw; its SW. */
+static uint16_t
+raw_mutual(vc_card *card)
+{
+	uint8_t data[MICI_SCP11_AUTH_DATA_LEN], cmd[128];
+	struct rsp *r = rsp_new();
+	EVP_PKEY *esk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	size_t len = 0;
+	uint16_t sw;
+
+	assert_non_null(esk);
+	assert_int_equal(mici_scp11_auth_data(MICI_SCP11A, esk, data,
+	    sizeof(data), &len), MIC_OK);
+	memcpy(cmd, BYTES(0x80, 0x82, KVN, 0x11, (uint8_t)len), 5);
+	memcpy(cmd + 5, data, len);
+	cmd[5 + len] = 0x00;
+	raw(card, cmd, 6 + len, r);
+	sw = r->sw;
+	EVP_PKEY_free(esk);
+	free(r);
+	return sw;
+}
+
+/*
+ * MUTUAL AUTHENTICATE takes the verified chain only "just before": any
+ * other command in between, whatever its outcome, discards the chain.
+ */
+static void
+test_mutual_auth_just_before(void **state)
+{
+	static const uint8_t between[][8] = {
+		{ 5, 0x00, 0xA4, 0x02, 0x0C, 0x02 },    /* SELECT EF 0101 */
+		{ 5, 0x80, 0xCA, 0xBF, 0x21, 0x00 },    /* GET DATA BF21 */
+		{ 4, 0x00, 0x20, 0x00, 0x81 },          /* VERIFY, refused */
+		{ 4, 0x80, 0x00, 0x00, 0x00 },          /* unknown INS */
+		{ 2, 0x80, 0x82 },                      /* not even an APDU */
+	};
+	static const uint8_t ef[] = { 0x01, 0x01 };
+	vc_card *card = factory_card(CHIP_SERIAL, (int64_t)time(NULL));
+	struct rsp *r = rsp_new();
+	uint8_t cmd[16];
+	struct term t;
+	size_t i, n;
+
+	(void)state;
+	select_app(card);
+	term_load(&t, P->dir, P->issuer, 5);
+	/* Right after the chain: the channel opens. */
+	raw_pso_chain(card, &t);
+	assert_int_equal(raw_mutual(card), 0x9000);
+	assert_true(vc_card_has_sm(card));
+	/* And the chain serves once. */
+	assert_int_equal(raw_mutual(card), 0x6982);
+	for (i = 0; i < MIC_ARRAY_LEN(between); i++) {
+		raw_pso_chain(card, &t);
+		n = between[i][0];
+		memcpy(cmd, between[i] + 1, n);
+		if (i == 0) {
+			memcpy(cmd + n, ef, sizeof(ef));
+			n += sizeof(ef);
+		}
+		raw(card, cmd, n, r);
+		assert_int_equal(raw_mutual(card), 0x6982);
+		assert_false(vc_card_has_sm(card));
+	}
+	/* A command inside the chain breaks it too: the leaf comes alone. */
+	assert_int_equal(raw_pso(card, &t, 0), 0x9000);
+	EXPECT_SW(card, 0x9000, 0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x01);
+	assert_int_not_equal(raw_pso(card, &t, 1), 0x9000);
+	assert_int_equal(raw_mutual(card), 0x6982);
+	free(r);
+	term_free(&t);
+	vc_card_free(&card);
+}
+
 /* Replayed and reordered commands fail their MAC. */
 static void
 test_replay_reorder(void **state)
@@ -1107,6 +1237,8 @@ main(void)
 		cmocka_unit_test(test_wrong_role),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_bad_mac),
+		cmocka_unit_test(test_debit_bad_mac_ends_pin),
+		cmocka_unit_test(test_mutual_auth_just_before),
 		cmocka_unit_test(test_replay_reorder),
 		cmocka_unit_test(test_wrong_card),
 		cmocka_unit_test(test_session_end),

@@ -61,7 +61,6 @@ struct hopper {
 	size_t npull;
 	int pulled;                      /* the card in the reader was pulled */
 	unsigned flags;
-	enum vc_role role;
 	int failed;
 };
 
@@ -71,7 +70,7 @@ usage_hopper(FILE *f)
 	fprintf(f,
 	    "usage: mic-vcard hopper --out DIR [--host H] [--port N] [--count N]\n"
 	    "                        [--serial-base S] [--pki DIR] [--pull N:M]...\n"
-	    "                        [--t0-quirks] [--test-role ROLE] [-v]\n"
+	    "                        [--t0-quirks] [-v]\n"
 	    "\n"
 	    "Feed blank cards into the vpcd reader slot at H:N, like the hopper\n"
 	    "of an issuance machine. The card in the reader leaves it when it is\n"
@@ -105,9 +104,6 @@ usage_hopper(FILE *f)
 	    "                     with the reader empty, the next blank card goes\n"
 	    "                     in. May be given up to %d times, for distinct N\n"
 	    "  --t0-quirks        cards answer like T=0 cards\n"
-	    "  --test-role ROLE   TEST CRUTCH: each card acts as if a secure\n"
-	    "                     channel with ROLE were open after every power-on\n"
-	    "                     (DEPRECATED: cards made with --pki do real SCP11)\n"
 	    "  -v                 trace APDUs (PINs shown as **)\n"
 	    "\n"
 	    "Exit status: 0 done or stopped by a signal, 1 failure, 2 usage.\n",
@@ -255,11 +251,6 @@ on_event(void *arg, int event, vc_card **card)
 	struct hopper *h = arg;
 
 	switch (event) {
-	case VC_EV_POWER_ON:
-	case VC_EV_RESET:
-		if (h->role != VC_ROLE_NONE)
-			vc_card_test_set_role(*card, h->role);
-		return VC_ACT_CONTINUE;
 	case VC_EV_POWER_OFF:
 	case VC_EV_LEFT:
 		break;
@@ -385,7 +376,6 @@ cmd_hopper(int argc, char **argv)
 		{ "pki", required_argument, NULL, 'K' },
 		{ "pull", required_argument, NULL, 'P' },
 		{ "t0-quirks", no_argument, NULL, 'q' },
-		{ "test-role", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -440,14 +430,6 @@ cmd_hopper(int argc, char **argv)
 		case 'q':
 			h.flags |= VC_CARD_T0_QUIRKS;
 			break;
-		case 'R':
-			if (vct_parse_role(optarg, &h.role) != 0) {
-				fprintf(stderr, "mic-vcard hopper: bad role "
-				    "'%s' (hospital, pharmacy, bank, agency, "
-				    "bureau)\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
 		case 'v':
 			h.log.verbose = 1;
 			break;
@@ -489,13 +471,6 @@ cmd_hopper(int argc, char **argv)
 		perror("mic-vcard: sigaction");
 		return EXIT_FAILURE;
 	}
-	if (h.role != VC_ROLE_NONE)
-		vct_say(&h.log, "TEST ONLY: cards act as if a secure channel "
-		    "with role %s were open", vct_role_name(h.role));
-	if (h.role != VC_ROLE_NONE)
-		fprintf(stderr, "mic-vcard hopper: --test-role is deprecated: "
-		    "make cards with 'mic-vcard new --pki DIR' and open a real "
-		    "SCP11a channel\n");
 	vct_say(&h.log, "hopper into %s%s%s%s", h.dir,
 	    h.pki != NULL ? ", chip factory keys from " : "",
 	    h.pki != NULL ? h.pki : "",

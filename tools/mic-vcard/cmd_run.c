@@ -18,7 +18,6 @@ struct run_ctx {
 	vc_image_store store;
 	const char *image;         /* NULL: a card in memory only */
 	unsigned flags;
-	enum vc_role role;         /* --test-role, VC_ROLE_NONE if not given */
 	unsigned long tear_apdu;   /* --tear-after-apdus N, 0 if not given */
 	int tear_after;            /* ... :after (1) or :before (0) */
 	int torn;
@@ -30,8 +29,7 @@ usage_run(FILE *f)
 {
 	fprintf(f,
 	    "usage: mic-vcard run IMAGE [--host H] [--port N] [--t0-quirks] [-v]\n"
-	    "                 [--test-role ROLE] [--tear-after-apdus N[:before|:after]]\n"
-	    "                 [--tear-in-write N]\n"
+	    "                 [--tear-after-apdus N[:before|:after]] [--tear-in-write N]\n"
 	    "       mic-vcard run [--serial S] [--host H] [--port N] ...\n"
 	    "\n"
 	    "Insert the card of IMAGE (made by 'mic-vcard new') into the vpcd\n"
@@ -50,13 +48,6 @@ usage_run(FILE *f)
 	    "                for outgoing data, 6Cxx for a wrong Le\n"
 	    "  -v            trace every APDU and response to stderr (PINs are\n"
 	    "                shown as **)\n"
-	    "  --test-role ROLE\n"
-	    "                TEST CRUTCH, never for anything real: after every\n"
-	    "                power-on and reset the card behaves as if a secure\n"
-	    "                channel with ROLE were open (hospital, pharmacy,\n"
-	    "                bank, agency or bureau), for plain commands.\n"
-	    "                DEPRECATED: cards made with\n"
-	    "                'mic-vcard new --pki DIR' do real SCP11; prefer it.\n"
 	    "\n"
 	    "Tear simulation (power cuts; the card then leaves the reader and\n"
 	    "the program exits with status %d):\n"
@@ -118,11 +109,6 @@ on_event(void *arg, int event, vc_card **card)
 	vc_image_rc rc;
 
 	switch (event) {
-	case VC_EV_POWER_ON:
-	case VC_EV_RESET:
-		if (ctx->role != VC_ROLE_NONE)
-			vc_card_test_set_role(*card, ctx->role);
-		return VC_ACT_CONTINUE;
 	case VC_EV_WRITE_LOST:
 		if (ctx->image == NULL)
 			return VC_ACT_REINSERT;
@@ -197,7 +183,6 @@ cmd_run(int argc, char **argv)
 		{ "serial", required_argument, NULL, 's' },
 		{ "t0-quirks", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "test-role", required_argument, NULL, 'R' },
 		{ "tear-after-apdus", required_argument, NULL, 'A' },
 		{ "tear-in-write", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
@@ -235,14 +220,6 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'v':
 			ctx.log.verbose = 1;
-			break;
-		case 'R':
-			if (vct_parse_role(optarg, &ctx.role) != 0) {
-				fprintf(stderr, "mic-vcard run: bad role '%s' "
-				    "(hospital, pharmacy, bank, agency, "
-				    "bureau)\n", optarg);
-				return EXIT_USAGE;
-			}
 			break;
 		case 'A':
 			if (parse_tear_apdus(optarg, &ctx) != 0) {
@@ -315,13 +292,6 @@ cmd_run(int argc, char **argv)
 	    ctx.image ? "" : " in memory only",
 	    vct_state_name(vc_card_state(card)),
 	    ctx.flags & VC_CARD_T0_QUIRKS ? ", T=0 quirks on" : "");
-	if (ctx.role != VC_ROLE_NONE)
-		vct_say(&ctx.log, "TEST ONLY: the card acts as if a secure "
-		    "channel with role %s were open", vct_role_name(ctx.role));
-	if (ctx.role != VC_ROLE_NONE)
-		fprintf(stderr, "mic-vcard run: --test-role is deprecated: "
-		    "make the card with 'mic-vcard new --pki DIR' and open a "
-		    "real SCP11a channel\n");
 	if (ctx.tear_apdu != 0)
 		vct_say(&ctx.log, "tear: power cut %s APDU %lu",
 		    ctx.tear_after ? "after" : "before", ctx.tear_apdu);

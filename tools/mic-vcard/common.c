@@ -251,38 +251,6 @@ vct_parse_ulong(const char *s, unsigned long *out)
 	return 0;
 }
 
-static const struct {
-	enum vc_role role;
-	const char *name;
-} roles[] = {
-	{ VC_ROLE_HOSPITAL, "hospital" },
-	{ VC_ROLE_PHARMACY, "pharmacy" },
-	{ VC_ROLE_BANK, "bank" },
-	{ VC_ROLE_AGENCY, "agency" },
-	{ VC_ROLE_BUREAU, "bureau" },
-};
-
-int
-vct_parse_role(const char *s, enum vc_role *out)
-{
-	for (size_t i = 0; i < MIC_ARRAY_LEN(roles); i++) {
-		if (strcmp(s, roles[i].name) == 0) {
-			*out = roles[i].role;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-const char *
-vct_role_name(enum vc_role role)
-{
-	for (size_t i = 0; i < MIC_ARRAY_LEN(roles); i++)
-		if (roles[i].role == role)
-			return roles[i].name;
-	return "none";
-}
-
 const char *
 vct_state_name(enum vc_state state)
 {

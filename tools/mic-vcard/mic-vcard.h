@@ -61,8 +61,6 @@ void vct_vpcd_cfg(vc_vpcd_cfg *cfg, const char *host, const char *port,
 
 int vct_parse_port(const char *s, char *out, size_t cap);
 int vct_parse_ulong(const char *s, unsigned long *out);
-int vct_parse_role(const char *s, enum vc_role *out);
-const char *vct_role_name(enum vc_role role);
 const char *vct_state_name(enum vc_state state);
 /* A serial fit for a file name: 1-VC_SERIAL_MAX of [A-Za-z0-9._-]. */
 int vct_serial_ok(const char *s);

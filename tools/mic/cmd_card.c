@@ -1,8 +1,9 @@
 /*
  * mic card: read a card as a point of sale does. One SELECT and three READ
  * BINARY for the public data; with --pin, VERIFY and the account.
- * mic card verify: passive authentication (docs/pki.md section 4) of the
- * files as read from the card, against a trust store.
+ * mic card verify: is the card genuine (docs/card-profile.md 4.6): chip
+ * authentication, then passive authentication (docs/pki.md section 4) of
+ * the files read inside the chip's channel, against a trust store.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <mic/pki.h>
+#include <mic/scp.h>
 #include <mic/sod.h>
 
 #include "internal.h"
@@ -25,11 +27,14 @@ card_usage(FILE *f)
 	    "  read the personal account. The PIN comes from MIC_PIN or, when\n"
 	    "  that is unset, from one line of standard input; never from the\n"
 	    "  command line.\n"
-	    "  verify: passive authentication. Reads EF.CARD, EF.HOLDER,\n"
-	    "  EF.INSURANCE, EF.CERT and EF.SOD, checks EF.SOD's signature,\n"
-	    "  its signer's chain, the chip serial and every file's hash, then\n"
-	    "  the card certificate's chain, against the trust store DIR (a\n"
-	    "  PKI directory's trust/, or the PKI directory itself).\n"
+	    "  verify: is the card genuine? Chip authentication: the chip's\n"
+	    "  certificate CERT.SD.ECKA (GET DATA BF21) chains to the trust\n"
+	    "  store and names the chip serial of the FCI, and the chip proves\n"
+	    "  its key in SCP11b. Then passive authentication, inside that\n"
+	    "  channel: EF.SOD's signature, its signer's chain, the chip serial\n"
+	    "  and every file's hash, and the card certificate's chain. The\n"
+	    "  trust store DIR is a PKI directory's trust/, or the PKI\n"
+	    "  directory itself.\n"
 	    "  Exit status 0 when authentic, 1 otherwise.\n");
 }
 
@@ -134,24 +139,6 @@ out:
 	return ret;
 }
 
-/* docs/card-profile.md section 1; <mic/profile.h> has no constant for it. */
-
-/* The files passive authentication reads, with their sizes (profile 1). */
-static const struct {
-	uint8_t sfi;
-	size_t size;
-	const char *name;
-} pa_files[] = {
-	{ MIC_SOD_SFI_CARD, MIC_EF_CARD_SIZE, "EF.CARD" },
-	{ MIC_SOD_SFI_HOLDER, MIC_EF_HOLDER_SIZE, "EF.HOLDER" },
-	{ MIC_SOD_SFI_INSURANCE, MIC_EF_INSURANCE_SIZE, "EF.INSURANCE" },
-	{ MIC_SOD_SFI_CERT, MIC_EF_CERT_SIZE, "EF.CERT" },
-	{ 4, MIC_SOD_MAX, "EF.SOD" },
-};
-#define PA_FILES (sizeof(pa_files) / sizeof(pa_files[0]))
-#define PA_SOD (PA_FILES - 1)
-/* A short READ BINARY returns at most 256 bytes. */
-
 /* DIR/trust when DIR is a PKI directory, else DIR; 0 ok. */
 static int
 trust_dir(const char *dir, char *out, size_t cap)
@@ -169,50 +156,19 @@ trust_dir(const char *dir, char *out, size_t cap)
 	return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
+/* The verdict line of a failed check: which of the two authentications,
+ * which check, and the library's reason. */
 static int
-pa_fail(const char *what, mic_rc rc)
+verify_fail(mic_card_check check, mic_rc rc)
 {
-	printf("passive authentication: FAILED: %s: %s (%s)\n", what,
-	    mic_strerror(rc), mic_strerror_name(rc));
+	const char *auth = check == MIC_CHECK_CHIP_CERT ||
+	    check == MIC_CHECK_CHIP_SERIAL || check == MIC_CHECK_CHIP_KEY ?
+	    "chip" : "passive";
+
+	printf("%s authentication: FAILED: %s: %s (%s)\n", auth,
+	    mic_card_check_name(check), mic_strerror(rc),
+	    mic_strerror_name(rc));
 	return 1;
-}
-
-/* Read the five files, the chip serial and the card identification code. */
-static mic_rc
-pa_read(mic_tx_t *tx, uint8_t *bufs[PA_FILES], uint8_t serial[MIC_CHIP_SERIAL_LEN],
-    char cic[33], const char **what)
-{
-	mic_card_t *card = NULL;
-	mic_cardinfo_t *ci = NULL;
-	mic_rc rc;
-
-	*what = "selecting the insurance application";
-	if ((rc = mic_card_open(&card, tx)) != MIC_OK)
-		goto out;
-	*what = "the chip serial";
-	if ((rc = mic_card_chip_serial(card, serial, MIC_CHIP_SERIAL_LEN)) !=
-	    MIC_OK)
-		goto out;
-	for (size_t i = 0; i < PA_FILES; i++) {
-		*what = pa_files[i].name;
-		if ((rc = mic_card_read_file(tx, pa_files[i].sfi, bufs[i],
-		    pa_files[i].size)) != MIC_OK)
-			goto out;
-	}
-	*what = "EF.CARD";
-	if ((ci = mic_cardinfo_new()) == NULL) {
-		rc = MIC_ERR_NOMEM;
-		goto out;
-	}
-	if ((rc = mic_cardinfo_decode(ci, bufs[0], pa_files[0].size)) !=
-	    MIC_OK)
-		goto out;
-	snprintf(cic, 33, "%s", mic_cardinfo_id(ci));
-	rc = MIC_OK;
-out:
-	mic_cardinfo_free(&ci);
-	mic_card_free(&card);
-	return rc;
 }
 
 static int
@@ -224,14 +180,11 @@ card_verify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint8_t f_card[MIC_EF_CARD_SIZE], f_holder[MIC_EF_HOLDER_SIZE];
-	uint8_t f_ins[MIC_EF_INSURANCE_SIZE], f_cert[MIC_EF_CERT_SIZE], f_sod[MIC_SOD_MAX];
-	uint8_t *bufs[PA_FILES] = { f_card, f_holder, f_ins, f_cert, f_sod };
-	uint8_t serial[MIC_CHIP_SERIAL_LEN];
-	mic_sod_file files[PA_FILES - 1];
-	const char *reader = NULL, *trust_arg = NULL, *what = NULL;
-	char dir[4096], cic[33];
+	const char *reader = NULL, *trust_arg = NULL;
+	char dir[4096];
 	mic_trust_t *trust = NULL;
+	mic_card_t *card = NULL;
+	mic_card_check check = MIC_CHECK_NONE;
 	mic_tx_t *tx = NULL;
 	int c, ret = 1;
 	mic_rc rc;
@@ -271,36 +224,33 @@ card_verify(int argc, char **argv)
 	}
 	if ((tx = tool_open_reader("card", reader)) == NULL)
 		goto out;
-	/* One transaction: the files and the serial come from one card. */
+	/* One transaction: the FCI's serial and the chip that proves it
+	 * come from one card. */
 	if ((rc = mic_tx_begin(tx)) != MIC_OK) {
 		tool_fail("card", "starting a transaction", rc);
 		goto out;
 	}
-	rc = pa_read(tx, bufs, serial, cic, &what);
+	if ((rc = mic_card_open(&card, tx)) != MIC_OK) {
+		tool_fail("card verify", "selecting the insurance application",
+		    rc);
+		goto end;
+	}
+	rc = mic_card_verify(card, trust, &check);
+	if (rc == MIC_OK) {
+		printf("chip authentication: OK\n");
+		printf("passive authentication: OK\n");
+		ret = 0;
+	} else if (check == MIC_CHECK_READ || check == MIC_CHECK_NONE) {
+		tool_fail("card verify", mic_card_check_name(check), rc);
+	} else {
+		if (check > MIC_CHECK_CHIP_KEY)
+			printf("chip authentication: OK\n");
+		ret = verify_fail(check, rc);
+	}
+	mic_scp_close(tx);
+end:
+	mic_card_free(&card);
 	mic_tx_end(tx);
-	if (rc != MIC_OK) {
-		tool_fail("card verify", what, rc);
-		goto out;
-	}
-	for (size_t i = 0; i < PA_SOD; i++) {
-		files[i].sfi = pa_files[i].sfi;
-		files[i].data = bufs[i];
-		files[i].len = pa_files[i].size;
-	}
-	if ((rc = mic_sod_verify(trust, f_sod, sizeof(f_sod), files, PA_SOD,
-	    serial)) != MIC_OK) {
-		ret = pa_fail("EF.SOD", rc);
-		goto out;
-	}
-	/* EF.SOD vouches for EF.CERT's bytes; this vouches for its issuer
-	 * and that it names this card. */
-	if ((rc = mic_cardcert_verify(trust, f_cert, sizeof(f_cert), cic)) !=
-	    MIC_OK) {
-		ret = pa_fail("EF.CERT", rc);
-		goto out;
-	}
-	printf("passive authentication: OK\n");
-	ret = 0;
 out:
 	mic_tx_free(&tx);
 	mic_trust_free(&trust);

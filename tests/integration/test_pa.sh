@@ -110,7 +110,7 @@ stop_card
 
 # The keyless replay card. First the dump, as any reader can make it: the
 # FCI, one INTERNAL AUTHENTICATE (an ephemeral key: the base point), the
-# chip's certificate and every byte of the five files.
+# chip's certificate, every byte of the five files and EF.ACTIVATION.
 g=6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C2964FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
 {
 	echo "00 A4 04 00 09 D1 56 00 00 01 4D 49 43 01 00"
@@ -119,6 +119,7 @@ g=6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C2964FE342E2FE1A7F
 	echo "00 B0 81 00 80"
 	echo "00 B0 82 00 A0"
 	echo "00 B0 83 00 40"
+	echo "00 B0 86 00 30"
 	echo "00 B0 85 00 00"
 	for o in 01 02 03; do echo "00 B0 $o 00 00"; done
 	echo "00 B0 84 00 00"

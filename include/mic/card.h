@@ -5,7 +5,7 @@
  * mic_tx_t that the caller owns and keeps open for the card's lifetime.
  * It speaks only what docs/card-profile.md specifies: one SELECT by AID,
  * then READ BINARY and READ RECORD by short file identifier, never a
- * probing SELECT.
+ * probing SELECT; mic_card_verify() adds GET DATA and SCP11b.
  *
  * The card installs a reset hook on the transport. After another
  * application reset the card, the transport reconnects and calls it; the
@@ -90,7 +90,9 @@ mic_rc mic_card_read_file(mic_tx_t *tx, uint8_t sfi, uint8_t *buf,
  * Read the DER object at the start of the transparent file @p sfi and
  * nothing after it: the first part (at most 256 bytes) by SFI, then, by
  * offset, up to the end its length field names. For EF.SOD, whose object
- * is about half the file: the padding after it is never read.
+ * is about half the file: the padding after it is never read. @p cap
+ * should not exceed the file's size (the first command asks for up to
+ * @p cap bytes, and a card may answer a request past the end with 6282).
  * @param len  receives the object's length, header included
  * @retval MIC_OK
  * @retval MIC_ERR_INVALID_ARGUMENT  NULL, an SFI not 1-30, or @p cap under 4

@@ -143,8 +143,17 @@ chip_auth(mic_tx_t *tx, const mic_trust_t *trust,
 	*step = MIC_CHECK_CHIP_SERIAL;
 	if ((rc = mici_chipcert_serial_check(x, serial)) != MIC_OK)
 		goto out;
+	if (X509_get0_pubkey(x) == NULL) {
+		*step = MIC_CHECK_CHIP_CERT;
+		rc = MIC_ERR_CERT_FORMAT;
+		goto out;
+	}
 	*step = MIC_CHECK_CHIP_KEY;
-	rc = mic_scp11b_open(tx, SD_KVN, X509_get0_pubkey(x));
+	/* A certified key that is not P-256 (an SM2 PKI's chip): the SCP11
+	 * suite here is P-256 only (card profile 4.1). */
+	if ((rc = mic_scp11b_open(tx, SD_KVN, X509_get0_pubkey(x))) ==
+	    MIC_ERR_INVALID_ARGUMENT)
+		rc = MIC_ERR_UNSUPPORTED;
 out:
 	X509_free(x);
 	return rc;

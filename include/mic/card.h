@@ -195,7 +195,9 @@ const char *mic_card_check_name(mic_card_check check);
  *   MIC_CHECK_CHIP_SERIAL  MIC_ERR_CERT_SUBJECT
  *   MIC_CHECK_CHIP_KEY     MIC_ERR_SM_AUTH (the receipt does not verify:
  *                          not the chip that holds the key), a status word,
- *                          MIC_ERR_RESPONSE
+ *                          MIC_ERR_RESPONSE, MIC_ERR_UNSUPPORTED (the
+ *                          certified key is not P-256, the only SCP11
+ *                          suite implemented)
  *   MIC_CHECK_READ         a status word or transport error
  *   MIC_CHECK_SOD          the errors of mic_sod_verify(); MIC_ERR_SOD_FORMAT
  *                          also when EF.SOD does not start with a DER object

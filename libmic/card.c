@@ -546,22 +546,29 @@ path_extended(mic_tx_t *tx)
 	return caps.reader_extended && caps.card_extended;
 }
 
-mic_rc
-mic_card_read_file(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t size)
+/*
+ * READ BINARY from @p off to @p size: the first command by SFI when @p off
+ * is 0 (the file becomes current), by offset in the current EF otherwise;
+ * @p first caps the first command's Ne.
+ */
+static mic_rc
+read_range(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t off, size_t size,
+    size_t first)
 {
 	mic_apdu a = { .cla = 0x00, .ins = INS_READ_BINARY };
-	size_t off = 0, n, chunk;
+	size_t n, chunk;
 	mic_rc rc;
 
-	if (tx == NULL || (buf == NULL && size > 0) || sfi < 1 || sfi > 30 ||
-	    size > 0x7FFF + 1)
-		return MIC_ERR_INVALID_ARGUMENT;
 	chunk = path_extended(tx) ? MIC_APDU_NE_MAX_EXT : READ_CHUNK;
+	if (first > chunk)
+		first = chunk;
 	while (off < size) {
 		a.ne = size - off < chunk ? size - off : chunk;
 		if (off == 0) {
 			a.p1 = (uint8_t)(0x80 | sfi);
 			a.p2 = 0;
+			if (a.ne > first)
+				a.ne = first;
 		} else {
 			a.p1 = (uint8_t)(off >> 8);
 			a.p2 = (uint8_t)off;
@@ -576,4 +583,72 @@ mic_card_read_file(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t size)
 		off += n;
 	}
 	return MIC_OK;
+}
+
+mic_rc
+mic_card_read_file(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t size)
+{
+	if (tx == NULL || (buf == NULL && size > 0) || sfi < 1 || sfi > 30 ||
+	    size > 0x7FFF + 1)
+		return MIC_ERR_INVALID_ARGUMENT;
+	return read_range(tx, sfi, buf, 0, size, size);
+}
+
+/* The whole length of the DER SEQUENCE starting @p buf (@p n bytes of it
+ * there), or 0 when it does not start one with a definite length. */
+static size_t
+der_total(const uint8_t *buf, size_t n)
+{
+	size_t hdr, len = 0;
+
+	if (n < 2 || buf[0] != 0x30)
+		return 0;
+	if (buf[1] < 0x80)
+		return 2 + (size_t)buf[1];
+	hdr = 2 + (buf[1] & 0x7Fu);
+	/* Definite, at most 2 length bytes: EF.SOD ends at 32768 anyway. */
+	if (buf[1] == 0x80 || hdr > 4 || n < hdr)
+		return 0;
+	for (size_t i = 2; i < hdr; i++)
+		len = len << 8 | buf[i];
+	return hdr + len;
+}
+
+mic_rc
+mic_card_read_der(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t cap,
+    size_t *len)
+{
+	mic_apdu a = { .cla = 0x00, .ins = INS_READ_BINARY,
+		.p1 = (uint8_t)(0x80 | sfi), .p2 = 0 };
+	size_t n = 0, total;
+	mic_rc rc;
+
+	if (len != NULL)
+		*len = 0;
+	if (tx == NULL || buf == NULL || len == NULL || sfi < 1 || sfi > 30 ||
+	    cap < 4 || cap > 0x7FFF + 1)
+		return MIC_ERR_INVALID_ARGUMENT;
+	/* The first short READ BINARY's worth: the header and, for a small
+	 * object, all of it. */
+	a.ne = cap < READ_CHUNK ? cap : READ_CHUNK;
+	if ((rc = mic_tx_command(tx, &a, buf, cap, &n)) != MIC_OK)
+		return rc;
+	if (n == 0 || n > a.ne)
+		return MIC_ERR_RESPONSE;
+	if ((total = der_total(buf, n)) == 0 || total > cap) {
+		mici_debug("%s: SFI %u: no DER object of at most %zu bytes",
+		    __func__, (unsigned)sfi, cap);
+		return MIC_ERR_RESPONSE;
+	}
+	if (total > n && (rc = read_range(tx, sfi, buf, n, total,
+	    total)) != MIC_OK)
+		return rc;
+	*len = total;
+	return MIC_OK;
+}
+
+mic_tx_t *
+mici_card_tx(const mic_card_t *card)
+{
+	return card == NULL ? NULL : card->tx;
 }

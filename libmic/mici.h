@@ -55,6 +55,11 @@ int mici_ident_ok(const char *s, size_t max, size_t *bad_pos);
  */
 mic_rc mici_pin_block(const char *pin, uint8_t block[MICI_PIN_BLOCK_LEN]);
 
+/** The transport a card was opened on (borrowed), NULL for NULL. */
+struct mic_card;
+struct mic_tx;
+struct mic_tx *mici_card_tx(const struct mic_card *card);
+
 /*
  * Is the key in a PKCS#11 token? Operations on it are serialized: a token
  * session is not to be shared by threads at once, while OpenSSL's own keys

@@ -24,6 +24,7 @@
 #include <mic/sod.h>
 #include <mic/tlv.h>
 
+#include "cardauth_int.h"
 #include "internal.h"
 #include "mici.h"
 #include "perso_int.h"
@@ -602,31 +603,21 @@ build_signed(struct mici_perso *p)
 /* --- card traffic ----------------------------------------------------- */
 
 /* GET DATA BF21: CERT.SD.ECKA, verified as a card certificate of our
- * PKI before the bureau trusts the key it agrees a session key with. */
+ * PKI and naming the FCI's chip serial, as a terminal checks it
+ * (mic_card_verify()), before the bureau trusts the key it agrees a
+ * session key with. */
 static mic_rc
 factory_key(struct mici_perso *p)
 {
-	/* All of it in one answer where extended Le is there; mic_tx
-	 * clamps Ne to what the path carries (256 and GET RESPONSE). */
-	mic_apdu a = { .cla = 0x80, .ins = 0xCA, .p1 = 0xBF, .p2 = 0x21,
-		.ne = MIC_APDU_NE_MAX_EXT };
-	size_t n = 0;
 	X509 *x = NULL;
-	mic_tlv t;
 	mic_rc rc;
 
-	if ((rc = mic_tx_command(p->tx, &a, p->r_buf, sizeof(p->r_buf),
-	    &n)) != MIC_OK)
-		return rc;
-	if (mic_tlv_parse(p->r_buf, n, &t) != MIC_OK || t.tag != 0xBF21 ||
-	    t.raw_len != n) {
-		mici_debug("%s: not one BF21", __func__);
-		return MIC_ERR_RESPONSE;
-	}
 	/* Parsed once, and PK.SD.ECKA taken from the certificate verified. */
-	if ((rc = mici_x509_parse(t.value, t.len, &x)) != MIC_OK ||
+	if ((rc = mici_chipcert_get(p->tx, p->r_buf, sizeof(p->r_buf),
+	    &x)) != MIC_OK ||
 	    (rc = mici_cert_verify(p->cfg->trust, x, NULL,
-	    MIC_CERT_CARD)) != MIC_OK) {
+	    MIC_CERT_CARD)) != MIC_OK ||
+	    (rc = mici_chipcert_serial_check(x, p->serial)) != MIC_OK) {
 		mici_debug("%s: factory certificate: %d", __func__, (int)rc);
 		X509_free(x);
 		return rc;
@@ -798,10 +789,11 @@ verify_card(struct mici_perso *p)
 	    sizeof(p->f_ins))) != MIC_OK ||
 	    (rc = read_same(p, MIC_SFI_CERT, p->f_cert,
 	    sizeof(p->f_cert))) != MIC_OK ||
-	    (rc = read_same(p, MIC_SFI_SOD, p->f_sod,
-	    sizeof(p->f_sod))) != MIC_OK)
+	    (rc = read_same(p, MIC_SFI_SOD, p->f_sod, p->l_sod)) != MIC_OK)
 		return rc;
-	if ((rc = mic_sod_verify(p->cfg->trust, p->f_sod, sizeof(p->f_sod),
+	/* EF.SOD to its DER length only: the padding after the object is
+	 * no part of it, and reading it cost 3 APDUs and 1 KB a card. */
+	if ((rc = mic_sod_verify(p->cfg->trust, p->f_sod, p->l_sod,
 	    files, MIC_ARRAY_LEN(files), serial)) != MIC_OK) {
 		mici_debug("%s: passive authentication: %d", __func__,
 		    (int)rc);

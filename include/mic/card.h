@@ -5,7 +5,7 @@
  * mic_tx_t that the caller owns and keeps open for the card's lifetime.
  * It speaks only what docs/card-profile.md specifies: one SELECT by AID,
  * then READ BINARY and READ RECORD by short file identifier, never a
- * probing SELECT.
+ * probing SELECT; mic_card_verify() adds GET DATA and SCP11b.
  *
  * The card installs a reset hook on the transport. After another
  * application reset the card, the transport reconnects and calls it; the
@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include <mic/err.h>
+#include <mic/pki.h>
 #include <mic/profile.h>
 #include <mic/tx.h>
 
@@ -85,6 +86,25 @@ void mic_card_free(mic_card_t **card);
 mic_rc mic_card_read_file(mic_tx_t *tx, uint8_t sfi, uint8_t *buf,
     size_t size);
 
+/**
+ * Read the DER object at the start of the transparent file @p sfi and
+ * nothing after it: the first part (at most 256 bytes) by SFI, then, by
+ * offset, up to the end its length field names. For EF.SOD, whose object
+ * is about half the file: the padding after it is never read. @p cap
+ * should not exceed the file's size (the first command asks for up to
+ * @p cap bytes, and a card may answer a request past the end with 6282).
+ * @param len  receives the object's length, header included
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL, an SFI not 1-30, or @p cap under 4
+ *                                   or over 32768
+ * @retval MIC_ERR_RESPONSE          the file does not start with a DER
+ *                                   SEQUENCE (30) whose definite length fits
+ *                                   in @p cap, or the card answered no data
+ * plus the errors of mic_tx_command().
+ */
+mic_rc mic_card_read_der(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t cap,
+    size_t *len);
+
 /** The lifecycle state of the last FCI (at open or after a reset); 0 for NULL. */
 mic_state mic_card_state(const mic_card_t *card);
 
@@ -117,6 +137,75 @@ const mic_cardinfo_t *mic_card_info(const mic_card_t *card);
 const mic_holder_t *mic_card_holder(const mic_card_t *card);
 /** EF.INSURANCE as last read, owned by the card; NULL before. */
 const mic_insurance_t *mic_card_insurance(const mic_card_t *card);
+
+/**
+ * The checks of mic_card_verify(), in the order it runs them. A card is
+ * genuine when all pass (docs/card-profile.md 4.6): the first three
+ * authenticate the chip, the last two the data.
+ */
+typedef enum mic_card_check {
+	MIC_CHECK_NONE = 0,        /**< nothing failed */
+	MIC_CHECK_CHIP_CERT = 1,   /**< GET DATA BF21: CERT.SD.ECKA is there and chains to the trust store */
+	MIC_CHECK_CHIP_SERIAL = 2, /**< CERT.SD.ECKA's serialNumber is the FCI's chip serial */
+	MIC_CHECK_CHIP_KEY = 3,    /**< SCP11b: the chip holds the private key of CERT.SD.ECKA */
+	MIC_CHECK_READ = 4,        /**< reading EF.CARD, EF.HOLDER, EF.INSURANCE, EF.CERT, EF.SOD */
+	MIC_CHECK_SOD = 5,         /**< EF.SOD: its signer, the chip serial it binds, every file's hash */
+	MIC_CHECK_CARD_CERT = 6,   /**< EF.CERT: its chain, and it names EF.CARD's identification code */
+} mic_card_check;
+
+/**
+ * What @p check verifies, in a few words ("CERT.SD.ECKA", "EF.SOD", ...);
+ * "?" for a value not in mic_card_check.
+ */
+const char *mic_card_check_name(mic_card_check check);
+
+/**
+ * Is this card genuine? Chip authentication, then passive authentication,
+ * against @p trust, in one transaction:
+ *   1. GET DATA BF21 gives CERT.SD.ECKA, which shall verify as a card
+ *      certificate against @p trust;
+ *   2. its subject serialNumber shall be the chip serial of the FCI, as 16
+ *      upper-case hex digits in a PrintableString;
+ *   3. SCP11b with its key (KVN 01): the chip proves it holds the private
+ *      key, so the serial is this chip's and not a copy's;
+ *   4. inside that channel (every response MACed by the chip), EF.CARD,
+ *      EF.HOLDER, EF.INSURANCE and EF.CERT whole, and EF.SOD to its DER
+ *      length;
+ *   5. mic_sod_verify() with the FCI's chip serial: the issuer's document
+ *      signer bound those files to this chip;
+ *   6. mic_cardcert_verify() of EF.CERT with EF.CARD's identification code.
+ * On MIC_OK the SCP11b channel stays open on the card's transport, so what
+ * the caller reads next also comes from the authenticated chip;
+ * mic_scp_close() goes on in plain. On failure no channel is left open.
+ *
+ * A bit-exact copy of a whole chip, its private key included, passes: no
+ * card protocol can tell it from the original. Settlement catches it, by
+ * two receipts with one card identification code and one transaction
+ * counter (docs/card-profile.md 4.6).
+ *
+ * @param failed  receives the check that failed, MIC_CHECK_NONE on MIC_OK
+ *                (and for an invalid argument); may be NULL
+ * @retval MIC_OK                    the chip and its data are genuine
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p card or @p trust
+ * @retval MIC_ERR_NOMEM             out of memory
+ * and, with @p failed:
+ *   MIC_CHECK_CHIP_CERT    MIC_SW_REFDATA_NOT_FOUND (6A88, no SCP11 key) or
+ *                          another status word, MIC_ERR_RESPONSE (not one
+ *                          BF21), the errors of mic_cert_verify()
+ *   MIC_CHECK_CHIP_SERIAL  MIC_ERR_CERT_SUBJECT
+ *   MIC_CHECK_CHIP_KEY     MIC_ERR_SM_AUTH (the receipt does not verify:
+ *                          not the chip that holds the key), a status word,
+ *                          MIC_ERR_RESPONSE, MIC_ERR_UNSUPPORTED (the
+ *                          certified key is not P-256, the only SCP11
+ *                          suite implemented)
+ *   MIC_CHECK_READ         a status word or transport error
+ *   MIC_CHECK_SOD          the errors of mic_sod_verify(); MIC_ERR_SOD_FORMAT
+ *                          also when EF.SOD does not start with a DER object
+ *   MIC_CHECK_CARD_CERT    the errors of mic_cardinfo_decode() for EF.CARD,
+ *                          and of mic_cardcert_verify()
+ */
+mic_rc mic_card_verify(mic_card_t *card, const mic_trust_t *trust,
+    mic_card_check *failed);
 
 /**
  * VERIFY the PIN (reference 81) with an ISO 9564-1 format 2 PIN block. The

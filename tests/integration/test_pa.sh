@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Passive authentication through the real stack: a test PKI from 'mic pki
-# init', a sample card from 'mic-vcard new --sample --pki' (EF.CERT issued
-# over the key the card generated, EF.SOD signed by the document signer),
-# served through pcscd + vpcd, and 'mic card verify' as a terminal runs it.
-# Then what must fail: a card of another PKI (untrusted signer) and a card
-# made without a PKI (placeholder EF.SOD, a format error).
+# Is a card genuine, through the real stack: a test PKI from 'mic pki
+# init', a sample card from 'mic-vcard new --sample --pki' (CERT.SD.ECKA
+# from the chip factory, EF.CERT issued over the key the card generated,
+# EF.SOD signed by the document signer), served through pcscd + vpcd, and
+# 'mic card verify' as a terminal runs it: chip authentication, then
+# passive authentication. Then what must fail: a card of another PKI
+# (untrusted chip), a card made without a PKI (no chip key), and the clone
+# of issue 10: a keyless card (replay_card.py) that serves the genuine
+# card's dumped FCI, files, chip certificate and a recorded answer of the
+# chip, which passive authentication alone took for genuine.
 #
 # Ports 36500-36599 belong to this test.
 set -uo pipefail
 
 V="$MIC_BUILD_DIR/tools/mic-vcard/mic-vcard"
+here=$(cd "$(dirname "$0")" && pwd)
 mic="$MIC_BUILD_DIR/tools/mic"
 stack_wait="$MIC_BUILD_DIR/tools/mic-vcard/mic-stack-wait"
 tmp="$MIC_TEST_TMP/pa"
@@ -76,6 +81,7 @@ out=$("$mic" card verify -r "$reader1" --trust "$tmp/pki" 2>&1); rc=$?
 echo "$out"
 check "verify: exit 0" test "$rc" -eq 0
 check "verify: OK" contains "$out" "passive authentication: OK"
+check "verify: chip OK" contains "$out" "chip authentication: OK"
 out=$("$mic" card verify -r 1 --trust "$tmp/pki/trust" 2>&1); rc=$?
 check "verify --trust DIR/trust: OK ($out)" contains "$out" "passive authentication: OK"
 out=$("$mic" card verify -r "$reader1" --trust "$tmp/foreign" 2>&1); rc=$?
@@ -91,15 +97,55 @@ start_card "$tmp/foreign.img"
 out=$("$mic" card verify -r "$reader1" --trust "$tmp/pki" 2>&1); rc=$?
 echo "$out"
 check "foreign card: exit 1" test "$rc" -eq 1
-check "foreign card: untrusted" contains "$out" "FAILED: EF.SOD: .*MIC_ERR_CERT_UNTRUSTED"
+check "foreign card: untrusted chip" contains "$out" "chip authentication: FAILED: CERT.SD.ECKA: .*MIC_ERR_CERT_UNTRUSTED"
 stop_card
 
-# A card without a PKI: EF.SOD is the placeholder, no security object.
+# A card without a PKI: no chip key (and the placeholder EF.SOD).
 start_card "$tmp/plain.img"
 out=$("$mic" card verify -r "$reader1" --trust "$tmp/pki" 2>&1); rc=$?
 echo "$out"
 check "placeholder card: exit 1" test "$rc" -eq 1
-check "placeholder card: SOD format" contains "$out" "FAILED: EF.SOD: .*MIC_ERR_SOD_FORMAT"
+check "placeholder card: no chip key" contains "$out" "chip authentication: FAILED: CERT.SD.ECKA: .*MIC_SW_REFDATA_NOT_FOUND"
+stop_card
+
+# The keyless replay card. First the dump, as any reader can make it: the
+# FCI, one INTERNAL AUTHENTICATE (an ephemeral key: the base point), the
+# chip's certificate, every byte of the five files and EF.ACTIVATION.
+g=6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C2964FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
+{
+	echo "00 A4 04 00 09 D1 56 00 00 01 4D 49 43 01 00"
+	echo "80 88 01 13 53 A6 0D 90 02 11 00 95 01 3C 80 01 88 81 01 10 5F 49 41 04 $g 00"
+	echo "80 CA BF 21 00"
+	echo "00 B0 81 00 80"
+	echo "00 B0 82 00 A0"
+	echo "00 B0 83 00 40"
+	echo "00 B0 86 00 30"
+	echo "00 B0 85 00 00"
+	for o in 01 02 03; do echo "00 B0 $o 00 00"; done
+	echo "00 B0 84 00 00"
+	for o in 01 02 03 04 05 06 07; do echo "00 B0 $o 00 00"; done
+} >"$tmp/dump.apdu"
+start_card "$tmp/card.img"
+"$mic" apdu -r "$reader1" -f "$tmp/dump.apdu" >"$tmp/dump.out" 2>&1
+check "dump: mic apdu exits 0" test "$?" -eq 0
+genuine=$("$mic" card read -r "$reader1" 2>&1)
+stop_card
+python3 "$here/replay_card.py" dump <"$tmp/dump.out" >"$tmp/dump.json"
+check "dump: parsed" test "$?" -eq 0
+python3 "$here/replay_card.py" serve --port "$((port + 1))" "$tmp/dump.json" \
+	2>>"$tmp/card.log" &
+card_pid=$!
+"$stack_wait" wait --timeout 10000 --present "$reader1" >/dev/null
+# It is the card as far as its data goes ...
+out=$("$mic" card read -r "$reader1" 2>&1); rc=$?
+check "replay card: read exits 0 ($out)" test "$rc" -eq 0
+check "replay card: reads as the genuine card" test "$out" = "$genuine"
+# ... but the chip cannot prove it is the chip of that serial.
+out=$("$mic" card verify -r "$reader1" --trust "$tmp/pki" 2>&1); rc=$?
+echo "$out"
+check "replay card: exit 1" test "$rc" -eq 1
+check "replay card: chip authentication fails in SCP11b" contains "$out" "chip authentication: FAILED: SCP11b: .*MIC_ERR_SM_AUTH"
+check "replay card: never passes" bash -c "! grep -q 'passive authentication: OK' <<<\"\$1\"" _ "$out"
 stop_card
 
 echo "$((checks - failures)) passed, $failures failed"

@@ -68,9 +68,40 @@ out=$("$mic" card read); rc=$?
 check "card read exits 0" test "$rc" -eq 0
 check "card read shows the holder" contains "$out" "name: *张三"
 check "card read decodes the region" contains "$out" "birthplace: *110105 (北京市)"
+check "card read shows the ethnicity" contains "$out" "^ethnicity: *[0-9][0-9] ("
+check "card read shows the insurance start" contains "$out" "^insured since: [0-9]\{8\}$"
+check "card read shows the activation policy" contains "$out" "^first use: "
+check "card read shows the activation record" contains "$out" "^activated: *[0-9-]* [0-9:]*, terminal "
+check "card read shows nothing private" test "$(grep -c 'balance\|^member\|^log' <<<"$out")" -eq 0
 out=$(MIC_PIN=123456 "$mic" card read --pin); rc=$?
 check "card read --pin exits 0" test "$rc" -eq 0
 check "card read --pin shows the balance" contains "$out" "balance: *1000.00 CNY"
+check "card read --pin shows the counter" contains "$out" "^transactions: 1$"
+check "card read --pin shows the log" contains "$out" "^log 1 *#1 credit 1000.00 CNY, balance 1000.00 CNY"
+check "card read --pin shows the family" contains "$out" "^family: *none bound$"
+# The same as one JSON object, amounts in fen.
+out=$(MIC_PIN=123456 "$mic" card read --pin --json); rc=$?
+check "card read --json exits 0" test "$rc" -eq 0
+check "card read --json is JSON with every field" python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["state"] == "active", j
+assert j["holder"]["name"] == "张三" and j["holder"]["birthplace"] == "110105"
+assert len(j["holder"]["ethnicity"]) == 2
+assert len(j["insurance"]["insured_since"]) == 8
+assert isinstance(j["insurance"]["first_use_activation"], bool)
+assert j["activation"]["role"] == "bank" and len(j["activation"]["time"]) == 14
+assert j["account"] == {"balance_fen": 100000, "counter": 1}, j["account"]
+assert j["family"] == []
+assert [(l["type"], l["amount_fen"], l["counter"]) for l in j["log"]] == [("credit", 100000, 1)]
+' "$out"
+out=$("$mic" card read --json); rc=$?
+check "card read --json without the PIN has nothing private" python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+assert "account" not in j and "family" not in j and "log" not in j
+assert j["card"]["number"]
+' "$out"
 out=$(env -u MIC_PIN "$mic" card read --pin 2>&1 <<<"654321"); rc=$?
 check "a wrong PIN exits 1" test "$rc" -eq 1
 check "a wrong PIN says the tries left" contains "$out" "2 tries left"

@@ -432,9 +432,22 @@ test_cms_shape(void **state)
 {
 	struct fx *f = *state;
 	struct card *c = &f->a;
+	const unsigned char *p = c->sod;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)c->sod_len);
+	X509_ALGOR *dig = NULL;
+	int ptype = -1;
 	uint8_t s[4096];
 	size_t n;
 
+	/* The signer's digest algorithm: id-sha256, parameters absent, as in
+	 * the MICSecurityObject (profile 2.4). */
+	assert_non_null(cms);
+	CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(
+	    CMS_get0_SignerInfos(cms), 0), NULL, NULL, &dig, NULL);
+	assert_non_null(dig);
+	X509_ALGOR_get0(NULL, &ptype, NULL, dig);
+	assert_int_equal(ptype, V_ASN1_UNDEF);
+	CMS_ContentInfo_free(cms);
 	/* The same content and signer through OpenSSL: accepted. */
 	n = raw_cms(f, MIC_OID_SECURITY_OBJECT, 0, 0, s, sizeof(s));
 	assert_int_equal(verify(f, c, s, n), MIC_OK);
@@ -1459,6 +1472,10 @@ test_content_parser(void **state)
 	mici_sod_content c;
 
 	assert_int_equal(mici_sod_content_parse(good, n, &c), MIC_OK);
+	/* hashAlgorithm as written: id-sha256, parameters absent (profile
+	 * 2.4, RFC 5754). */
+	assert_memory_equal(good + 6, "\x30\x0B\x06\x09\x60\x86\x48\x01"
+	    "\x65\x03\x04\x02\x01\x30", 14);
 #define BAD(mutate) do { \
 		memcpy(b, good, n); \
 		mutate; \

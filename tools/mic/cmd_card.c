@@ -1,8 +1,10 @@
 /*
- * mic card: read a card as a point of sale does. One SELECT and three READ
- * BINARY for the public data; with --pin, VERIFY and the account.
- * mic card verify: passive authentication (docs/pki.md section 4) of the
- * files as read from the card, against a trust store.
+ * mic card: read a card as a point of sale does. One SELECT, three READ
+ * BINARY for the public data and one for the activation record; with
+ * --pin, VERIFY, the account, the family members and the log.
+ * mic card verify: is the card genuine (docs/card-profile.md 4.6): chip
+ * authentication, then passive authentication (docs/pki.md section 4) of
+ * the files read inside the chip's channel, against a trust store.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -11,70 +13,33 @@
 #include <unistd.h>
 
 #include <mic/pki.h>
+#include <mic/scp.h>
 #include <mic/sod.h>
 
+#include "cardview.h"
 #include "internal.h"
 #include "mic-tool.h"
 
 static void
 card_usage(FILE *f)
 {
-	fprintf(f, "usage: mic card read [-r READER] [--pin]\n"
+	fprintf(f, "usage: mic card read [-r READER] [--pin] [--json]\n"
 	    "       mic card verify [-r READER] --trust DIR\n"
-	    "  read: the card's public data; with --pin also verify the PIN and\n"
-	    "  read the personal account. The PIN comes from MIC_PIN or, when\n"
-	    "  that is unset, from one line of standard input; never from the\n"
-	    "  command line.\n"
-	    "  verify: passive authentication. Reads EF.CARD, EF.HOLDER,\n"
-	    "  EF.INSURANCE, EF.CERT and EF.SOD, checks EF.SOD's signature,\n"
-	    "  its signer's chain, the chip serial and every file's hash, then\n"
-	    "  the card certificate's chain, against the trust store DIR (a\n"
-	    "  PKI directory's trust/, or the PKI directory itself).\n"
+	    "  read: every field of EF.CARD, EF.HOLDER and EF.INSURANCE, and\n"
+	    "  the activation record; with --pin also verify the PIN and read\n"
+	    "  the personal account, the family members and the transaction\n"
+	    "  log. The PIN comes from MIC_PIN or, when that is unset, from one\n"
+	    "  line of standard input; never from the command line. --json\n"
+	    "  prints one JSON object instead (amounts in integer fen).\n"
+	    "  verify: is the card genuine? Chip authentication: the chip's\n"
+	    "  certificate CERT.SD.ECKA (GET DATA BF21) chains to the trust\n"
+	    "  store and names the chip serial of the FCI, and the chip proves\n"
+	    "  its key in SCP11b. Then passive authentication, inside that\n"
+	    "  channel: EF.SOD's signature, its signer's chain, the chip serial\n"
+	    "  and every file's hash, and the card certificate's chain. The\n"
+	    "  trust store DIR is a PKI directory's trust/, or the PKI\n"
+	    "  directory itself.\n"
 	    "  Exit status 0 when authentic, 1 otherwise.\n");
-}
-
-static const char *
-name_of(mic_code_table t, const char *code)
-{
-	const char *n = mic_code_name(t, code, MIC_LANG_ZH);
-	char up[7];
-
-	/* County codes are not in the tables: name the prefecture, then the
-	 * province, that contains them. */
-	if (n == NULL && t == MIC_CODE_REGION && strlen(code) == 6) {
-		memcpy(up, code, 4);
-		memcpy(up + 4, "00", 3);
-		if ((n = mic_code_name(t, up, MIC_LANG_ZH)) == NULL) {
-			memcpy(up + 2, "0000", 5);
-			n = mic_code_name(t, up, MIC_LANG_ZH);
-		}
-	}
-	return n != NULL ? n : "?";
-}
-
-static void
-print_public(const mic_card_t *card)
-{
-	const mic_cardinfo_t *ci = mic_card_info(card);
-	const mic_holder_t *h = mic_card_holder(card);
-	const mic_insurance_t *ins = mic_card_insurance(card);
-
-	printf("state:        %s\n", mic_state_name(mic_card_state(card)));
-	printf("card id:      %s\n", mic_cardinfo_id(ci));
-	printf("card number:  %s\n", mic_cardinfo_number(ci));
-	printf("valid:        %s to %s\n", mic_cardinfo_issue_date(ci),
-	    mic_cardinfo_expiry_date(ci));
-	printf("name:         %s\n", mic_holder_name(h));
-	printf("ssn:          %s\n", mic_holder_ssn(h));
-	printf("gender:       %s (%s)\n", mic_holder_gender(h),
-	    name_of(MIC_CODE_GENDER, mic_holder_gender(h)));
-	printf("birth date:   %s\n", mic_holder_birth_date(h));
-	printf("birthplace:   %s (%s)\n", mic_holder_birthplace(h),
-	    name_of(MIC_CODE_REGION, mic_holder_birthplace(h)));
-	printf("scheme:       %s\n", mic_insurance_scheme(ins) == 1 ?
-	    "employee" : "resident");
-	printf("pooling:      %s (%s)\n", mic_insurance_region(ins),
-	    name_of(MIC_CODE_REGION, mic_insurance_region(ins)));
 }
 
 /* The PIN from MIC_PIN or stdin, into @p pin; wiped by the caller. */
@@ -99,59 +64,6 @@ get_pin(char *pin, size_t cap)
 	return 0;
 }
 
-static int
-read_account(mic_card_t *card)
-{
-	mic_account_t *acct = mic_account_new();
-	char pin[32];
-	int tries, ret = 1;
-	mic_rc rc;
-
-	if (acct == NULL)
-		return tool_fail("card", "reading the account", MIC_ERR_NOMEM);
-	if (get_pin(pin, sizeof(pin)) != 0) {
-		fprintf(stderr, "mic card: no PIN (set MIC_PIN or give it on stdin)\n");
-		goto out;
-	}
-	rc = mic_card_verify_pin(card, pin, &tries);
-	if (rc != MIC_OK) {
-		tool_fail("card", "verifying the PIN", rc);
-		goto out;
-	}
-	if ((rc = mic_card_read_account(card, acct)) != MIC_OK) {
-		tool_fail("card", "reading the account", rc);
-		goto out;
-	}
-	/* Integer fen; yuan only for display. */
-	int64_t fen = mic_account_balance(acct);
-	printf("balance:      %lld.%02lld CNY\n", (long long)(fen / 100),
-	    (long long)(fen % 100));
-	printf("transactions: %u\n", (unsigned)mic_account_counter(acct));
-	ret = 0;
-out:
-	mici_wipe(pin, sizeof(pin));
-	mic_account_free(&acct);
-	return ret;
-}
-
-/* docs/card-profile.md section 1; <mic/profile.h> has no constant for it. */
-
-/* The files passive authentication reads, with their sizes (profile 1). */
-static const struct {
-	uint8_t sfi;
-	size_t size;
-	const char *name;
-} pa_files[] = {
-	{ MIC_SOD_SFI_CARD, MIC_EF_CARD_SIZE, "EF.CARD" },
-	{ MIC_SOD_SFI_HOLDER, MIC_EF_HOLDER_SIZE, "EF.HOLDER" },
-	{ MIC_SOD_SFI_INSURANCE, MIC_EF_INSURANCE_SIZE, "EF.INSURANCE" },
-	{ MIC_SOD_SFI_CERT, MIC_EF_CERT_SIZE, "EF.CERT" },
-	{ 4, MIC_SOD_MAX, "EF.SOD" },
-};
-#define PA_FILES (sizeof(pa_files) / sizeof(pa_files[0]))
-#define PA_SOD (PA_FILES - 1)
-/* A short READ BINARY returns at most 256 bytes. */
-
 /* DIR/trust when DIR is a PKI directory, else DIR; 0 ok. */
 static int
 trust_dir(const char *dir, char *out, size_t cap)
@@ -169,50 +81,19 @@ trust_dir(const char *dir, char *out, size_t cap)
 	return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
+/* The verdict line of a failed check: which of the two authentications,
+ * which check, and the library's reason. */
 static int
-pa_fail(const char *what, mic_rc rc)
+verify_fail(mic_card_check check, mic_rc rc)
 {
-	printf("passive authentication: FAILED: %s: %s (%s)\n", what,
-	    mic_strerror(rc), mic_strerror_name(rc));
+	const char *auth = check == MIC_CHECK_CHIP_CERT ||
+	    check == MIC_CHECK_CHIP_SERIAL || check == MIC_CHECK_CHIP_KEY ?
+	    "chip" : "passive";
+
+	printf("%s authentication: FAILED: %s: %s (%s)\n", auth,
+	    mic_card_check_name(check), mic_strerror(rc),
+	    mic_strerror_name(rc));
 	return 1;
-}
-
-/* Read the five files, the chip serial and the card identification code. */
-static mic_rc
-pa_read(mic_tx_t *tx, uint8_t *bufs[PA_FILES], uint8_t serial[MIC_CHIP_SERIAL_LEN],
-    char cic[33], const char **what)
-{
-	mic_card_t *card = NULL;
-	mic_cardinfo_t *ci = NULL;
-	mic_rc rc;
-
-	*what = "selecting the insurance application";
-	if ((rc = mic_card_open(&card, tx)) != MIC_OK)
-		goto out;
-	*what = "the chip serial";
-	if ((rc = mic_card_chip_serial(card, serial, MIC_CHIP_SERIAL_LEN)) !=
-	    MIC_OK)
-		goto out;
-	for (size_t i = 0; i < PA_FILES; i++) {
-		*what = pa_files[i].name;
-		if ((rc = mic_card_read_file(tx, pa_files[i].sfi, bufs[i],
-		    pa_files[i].size)) != MIC_OK)
-			goto out;
-	}
-	*what = "EF.CARD";
-	if ((ci = mic_cardinfo_new()) == NULL) {
-		rc = MIC_ERR_NOMEM;
-		goto out;
-	}
-	if ((rc = mic_cardinfo_decode(ci, bufs[0], pa_files[0].size)) !=
-	    MIC_OK)
-		goto out;
-	snprintf(cic, 33, "%s", mic_cardinfo_id(ci));
-	rc = MIC_OK;
-out:
-	mic_cardinfo_free(&ci);
-	mic_card_free(&card);
-	return rc;
 }
 
 static int
@@ -224,14 +105,11 @@ card_verify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint8_t f_card[MIC_EF_CARD_SIZE], f_holder[MIC_EF_HOLDER_SIZE];
-	uint8_t f_ins[MIC_EF_INSURANCE_SIZE], f_cert[MIC_EF_CERT_SIZE], f_sod[MIC_SOD_MAX];
-	uint8_t *bufs[PA_FILES] = { f_card, f_holder, f_ins, f_cert, f_sod };
-	uint8_t serial[MIC_CHIP_SERIAL_LEN];
-	mic_sod_file files[PA_FILES - 1];
-	const char *reader = NULL, *trust_arg = NULL, *what = NULL;
-	char dir[4096], cic[33];
+	const char *reader = NULL, *trust_arg = NULL;
+	char dir[4096];
 	mic_trust_t *trust = NULL;
+	mic_card_t *card = NULL;
+	mic_card_check check = MIC_CHECK_NONE;
 	mic_tx_t *tx = NULL;
 	int c, ret = 1;
 	mic_rc rc;
@@ -271,36 +149,33 @@ card_verify(int argc, char **argv)
 	}
 	if ((tx = tool_open_reader("card", reader)) == NULL)
 		goto out;
-	/* One transaction: the files and the serial come from one card. */
+	/* One transaction: the FCI's serial and the chip that proves it
+	 * come from one card. */
 	if ((rc = mic_tx_begin(tx)) != MIC_OK) {
 		tool_fail("card", "starting a transaction", rc);
 		goto out;
 	}
-	rc = pa_read(tx, bufs, serial, cic, &what);
+	if ((rc = mic_card_open(&card, tx)) != MIC_OK) {
+		tool_fail("card verify", "selecting the insurance application",
+		    rc);
+		goto end;
+	}
+	rc = mic_card_verify(card, trust, &check);
+	if (rc == MIC_OK) {
+		printf("chip authentication: OK\n");
+		printf("passive authentication: OK\n");
+		ret = 0;
+	} else if (check == MIC_CHECK_READ || check == MIC_CHECK_NONE) {
+		tool_fail("card verify", mic_card_check_name(check), rc);
+	} else {
+		if (check > MIC_CHECK_CHIP_KEY)
+			printf("chip authentication: OK\n");
+		ret = verify_fail(check, rc);
+	}
+	mic_scp_close(tx);
+end:
+	mic_card_free(&card);
 	mic_tx_end(tx);
-	if (rc != MIC_OK) {
-		tool_fail("card verify", what, rc);
-		goto out;
-	}
-	for (size_t i = 0; i < PA_SOD; i++) {
-		files[i].sfi = pa_files[i].sfi;
-		files[i].data = bufs[i];
-		files[i].len = pa_files[i].size;
-	}
-	if ((rc = mic_sod_verify(trust, f_sod, sizeof(f_sod), files, PA_SOD,
-	    serial)) != MIC_OK) {
-		ret = pa_fail("EF.SOD", rc);
-		goto out;
-	}
-	/* EF.SOD vouches for EF.CERT's bytes; this vouches for its issuer
-	 * and that it names this card. */
-	if ((rc = mic_cardcert_verify(trust, f_cert, sizeof(f_cert), cic)) !=
-	    MIC_OK) {
-		ret = pa_fail("EF.CERT", rc);
-		goto out;
-	}
-	printf("passive authentication: OK\n");
-	ret = 0;
 out:
 	mic_tx_free(&tx);
 	mic_trust_free(&trust);
@@ -313,15 +188,20 @@ cmd_card(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "reader", required_argument, NULL, 'r' },
 		{ "pin", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *reader = NULL;
+	const char *reader = NULL, *what = NULL;
 	mic_card_t *card = NULL;
 	mic_tx_t *tx = NULL;
-	int with_pin = 0, c, ret = 1;
+	card_view v;
+	json_t *j;
+	char pin[32];
+	int with_pin = 0, json = 0, c, ret = 1;
 	mic_rc rc;
 
+	memset(&v, 0, sizeof(v));
 	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
 		return card_verify(argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "read") != 0) {
@@ -343,6 +223,9 @@ cmd_card(int argc, char **argv)
 		case 'p':
 			with_pin = 1;
 			break;
+		case 'j':
+			json = 1;
+			break;
 		case 'h':
 			card_usage(stdout);
 			return 0;
@@ -355,8 +238,12 @@ cmd_card(int argc, char **argv)
 		card_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (with_pin && get_pin(pin, sizeof(pin)) != 0) {
+		fprintf(stderr, "mic card: no PIN (set MIC_PIN or give it on stdin)\n");
+		goto wipe;
+	}
 	if ((tx = tool_open_reader("card", reader)) == NULL)
-		return 1;
+		goto wipe;
 	/* One transaction for the whole visit, as a POS holds the card. */
 	if ((rc = mic_tx_begin(tx)) != MIC_OK) {
 		tool_fail("card", "starting a transaction", rc);
@@ -370,12 +257,30 @@ cmd_card(int argc, char **argv)
 		tool_fail("card", "reading the card", rc);
 		goto end;
 	}
-	print_public(card);
-	ret = with_pin ? read_account(card) : 0;
+	if ((rc = card_view_fetch(&v, card, with_pin ? pin : NULL,
+	    &what)) != MIC_OK) {
+		tool_fail("card", what, rc);
+		goto end;
+	}
+	if (json) {
+		if ((j = card_view_json(&v)) == NULL) {
+			tool_fail("card", "JSON output", MIC_ERR_NOMEM);
+			goto end;
+		}
+		ret = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) ==
+		    0 && fputc('\n', stdout) != EOF ? 0 : 1;
+		json_decref(j);
+	} else {
+		card_view_text(stdout, &v);
+		ret = 0;
+	}
 end:
+	card_view_free(&v);
 	mic_card_free(&card);
 	mic_tx_end(tx);
 out:
 	mic_tx_free(&tx);
+wipe:
+	mici_wipe(pin, sizeof(pin));
 	return ret;
 }

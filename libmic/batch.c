@@ -50,6 +50,7 @@ struct mic_batch {
 	FILE *fp;
 	int own_fp;
 	int at_eof;
+	int bom;                /* the file began with a UTF-8 BOM, skipped */
 	size_t lineno;
 	char *buf;              /* MIC_BATCH_LINE_MAX + 1 */
 	struct keyset ids;
@@ -883,6 +884,14 @@ mic_batch_next(mic_batch_t *b, mic_application_t **appp, mic_batch_error *err)
 		if (r < 0)
 			return MIC_ERR_IO;
 		b->lineno++;
+		/* A byte order mark some editors put first: not part of the
+		 * JSON, and harmless; the caller can say it was there. */
+		if (b->lineno == 1 && len >= 3 && memcmp(b->buf,
+		    "\xEF\xBB\xBF", 3) == 0) {
+			memmove(b->buf, b->buf + 3, len - 3 + 1);
+			len -= 3;
+			b->bom = 1;
+		}
 	} while (!too_long && blank(b->buf, len));
 	if (too_long)
 		return line_error(err, b->lineno, "", MIC_ERR_JSON,
@@ -910,6 +919,12 @@ mic_application_parse(const char *json, size_t len, mic_application_t **appp,
 		return line_error(err, 0, "", MIC_ERR_JSON,
 		    "longer than %d bytes", MIC_BATCH_LINE_MAX);
 	return parse_line(json, len, 0, appp, err);
+}
+
+int
+mic_batch_bom(const mic_batch_t *b)
+{
+	return b != NULL && b->bom;
 }
 
 const char *

@@ -63,4 +63,11 @@ mic_rc mici_pin_block(const char *pin, uint8_t block[MICI_PIN_BLOCK_LEN]);
 struct mic_keyprov;
 int mici_keyprov_on_token(const struct mic_keyprov *kp);
 
+/*
+ * Fault injection for crash tests (fault.c): true when MIC_FAULT names
+ * @p point; the caller then calls mici_fault_kill(), which never returns.
+ */
+int mici_fault(const char *point);
+void mici_fault_kill(void) __attribute__((noreturn));
+
 #endif

@@ -491,6 +491,8 @@ static mic_rc
 text_error(const char *field, const char *value, const char *table,
     mic_rc rc, size_t line, mic_batch_error *err)
 {
+	const char *why = NULL;
+
 	switch (rc) {
 	case MIC_ERR_CODE:
 		return line_error(err, line, field, rc,
@@ -502,12 +504,16 @@ text_error(const char *field, const char *value, const char *table,
 			return line_error(err, line, field, rc,
 			    "is %zu bytes, the card holds 1-%d",
 			    strlen(value), MIC_NAME_MAX);
-		if (strcmp(field, "name") == 0)
-			return line_error(err, line, field, rc,
-			    "has a leading or trailing space");
+		if (strcmp(field, "name") == 0 && mici_name_check(value,
+		    strlen(value), &why) != MIC_OK && why != NULL)
+			return line_error(err, line, field, rc, "%s", why);
 		return line_error(err, line, field, rc,
 		    "\"%.40s\" is not %s", value, table);
 	case MIC_ERR_UTF8:
+		/* Valid UTF-8 refused: what the name rule found in it. */
+		if (strcmp(field, "name") == 0 && mici_name_check(value,
+		    strlen(value), &why) != MIC_OK && why != NULL)
+			return line_error(err, line, field, rc, "%s", why);
 		return line_error(err, line, field, rc,
 		    "not valid UTF-8, or holds a control character");
 	default:

@@ -256,5 +256,22 @@ c = sqlite3.connect(sys.argv[1])
 assert c.execute("SELECT count(*) FROM application").fetchone()[0] == 8
 PY
 
+# --- 7. the readers stop mid-run (pcscd killed): exit 1, and said -------
+"$gen" 40 --prefix R --seed 14 --out "$tmp/r.jsonl"
+"$mic" perso --batch "$tmp/r.jsonl" --journal "$tmp/r.db" --pki "$tmp/pki" \
+    >"$tmp/r.out" 2>"$tmp/r.err" &
+bg=$!
+for _ in $(seq 1 300); do
+	n=$(cat "$tmp/r.db.pins.jsonl" 2>/dev/null | wc -l)
+	[ "$n" -ge 2 ] && break
+	sleep 0.05
+done
+kill -KILL "$(cat "$dir/pids/pcscd.pid")"
+wait "$bg"; rc=$?
+check "readers stopped mid-run: exit 1 ($rc)" test "$rc" -eq 1
+check "readers stopped mid-run: each reported" test \
+    "$(grep -c '^reader .* stopped: ' "$tmp/r.err")" -ge 1
+check "readers stopped mid-run: in the summary" grep -q "stopped" "$tmp/r.err"
+
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -35,6 +35,7 @@ check() { # check NAME COMMAND... : the command must succeed
 	fi
 }
 contains() { grep -q -- "$2" <<<"$1"; }
+lacks() { ! grep -q -- "$2" <<<"$1"; }
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
 mode() { stat -c %a "$1"; }
 
@@ -114,7 +115,7 @@ out=$("$mic" perso --batch "$tmp/good.jsonl" --journal "$tmp/garbage.db" \
 check "not a journal: exit 1 ($rc)" test "$rc" -eq 1
 check "not a journal: SQLite's reason, not the debug log ($out)" contains "$out" \
     "garbage.db: file is not a database"
-check "... and no 'debug log'" bash -c "! grep -q 'debug log' <<<'$out'"
+check "... and no 'debug log'" lacks "$out" "debug log"
 
 # --- 3. usage errors ----------------------------------------------------
 for bad in 20261301 2026-01-01 19990229 ''; do

@@ -2,8 +2,8 @@
  * The PIN mailer's key (docs/pki.md section 6.1): each transport PIN is
  * stored in the journal as a CMS EnvelopedData (RFC 5652) for one
  * recipient, the PIN mailer's P-256 certificate, by key agreement
- * (KeyAgreeRecipientInfo, ephemeral-static ECDH, RFC 5753) and AES-256 in
- * CBC. The line needs only the certificate: a stolen journal or line
+ * (KeyAgreeRecipientInfo, ephemeral-static ECDH with the X9.63 KDF over
+ * SHA-256, AES-256 key wrap, RFC 5753) and AES-256 in CBC. The line needs only the certificate: a stolen journal or line
  * machine gives no PIN. The print shop, holding the private key, opens
  * them with mic_pin_mailer_unseal() or with 'openssl cms -decrypt'.
  */
@@ -46,8 +46,9 @@ pin_ok(const char *pin, size_t n)
 mic_rc
 mici_pin_seal(X509 *cert, const char *pin, uint8_t **der, size_t *der_len)
 {
-	STACK_OF(X509) *to = NULL;
 	CMS_ContentInfo *cms = NULL;
+	CMS_RecipientInfo *ri;
+	EVP_PKEY_CTX *pctx;
 	BIO *in = NULL;
 	unsigned char *p = NULL;
 	int n;
@@ -58,13 +59,18 @@ mici_pin_seal(X509 *cert, const char *pin, uint8_t **der, size_t *der_len)
 	if (cert == NULL || pin == NULL || !pin_ok(pin, strlen(pin)))
 		return MIC_ERR_INVALID_ARGUMENT;
 	/* A read-only BIO over the caller's buffer: no copy of the PIN. */
-	if ((to = sk_X509_new_null()) == NULL || !sk_X509_push(to, cert) ||
-	    (in = BIO_new_mem_buf(pin, MIC_TRANSPORT_PIN_LEN)) == NULL) {
+	if ((in = BIO_new_mem_buf(pin, MIC_TRANSPORT_PIN_LEN)) == NULL) {
 		mici_ossl_debug(__func__, "setup");
 		goto out;
 	}
-	if ((cms = CMS_encrypt(to, in, EVP_aes_256_cbc(), CMS_BINARY)) ==
-	    NULL) {
+	/* The KDF over SHA-256 (dhSinglePass-stdDH-sha256kdf-scheme), not
+	 * OpenSSL's SHA-1 default: set on the recipient before the final. */
+	if ((cms = CMS_encrypt(NULL, NULL, EVP_aes_256_cbc(), CMS_BINARY |
+	    CMS_PARTIAL)) == NULL || (ri = CMS_add1_recipient_cert(cms, cert,
+	    CMS_KEY_PARAM)) == NULL ||
+	    (pctx = CMS_RecipientInfo_get0_pkey_ctx(ri)) == NULL ||
+	    EVP_PKEY_CTX_set_ecdh_kdf_md(pctx, EVP_sha256()) <= 0 ||
+	    CMS_final(cms, in, NULL, CMS_BINARY) != 1) {
 		mici_ossl_debug(__func__, "CMS_encrypt");
 		goto out;
 	}
@@ -83,7 +89,6 @@ out:
 	OPENSSL_free(p);
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
-	sk_X509_free(to);
 	return rc;
 }
 

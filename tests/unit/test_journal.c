@@ -1042,6 +1042,50 @@ test_pin_record(void **state)
 	mic_journal_free(&j);
 }
 
+/*
+ * Killed (MIC_FAULT) with the issued record and the PIN written but not
+ * committed: neither is there; the attempt is recovered as interrupted,
+ * so the card is voided and no card is issued without its PIN.
+ */
+static void
+test_pin_kill_before_commit(void **state)
+{
+	struct fixture *fx = *state;
+	static const uint8_t blob[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+	char id[MIC_APP_ID_MAX + 1];
+	mic_journal_t *j = NULL;
+	size_t interrupted = 0;
+	int64_t a = 0;
+	int status;
+	pid_t pid;
+
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	enqueue_apps(j, 0, 1);
+	assert_int_equal(mic_journal_claim(j, "r1", id), MIC_OK);
+	assert_int_equal(mic_journal_attempt_begin(j, id, chip1, "r1", &a),
+	    MIC_OK);
+	mic_journal_free(&j);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		setenv("MIC_FAULT", "journal-before-commit", 1);
+		if (mic_journal_open(&j, fx->path) == MIC_OK)
+			(void)mic_journal_attempt_issued_pin(j, a,
+			    "320100D1560000011100000000000001", "A00000001",
+			    blob, sizeof(blob));
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM pin"), 0);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM attempt "
+	    "WHERE outcome = 'issued'"), 0);
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	assert_int_equal(mic_journal_recover(j, &interrupted), MIC_OK);
+	assert_int_equal(interrupted, 1);
+	mic_journal_free(&j);
+}
+
 /* A version 1 journal migrates; its issued cards show without a PIN. */
 static void
 test_migrate_v1(void **state)
@@ -1101,6 +1145,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_pin_kill_before_commit,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -641,8 +641,8 @@ out:
 	return rc;
 }
 
-static mic_rc
-pin_mailer_create(const char *dir, int force)
+mic_rc
+mic_pki_pin_mailer(const char *dir, int force)
 {
 	char edir[PATH_MAX], *pem = NULL;
 	uint8_t cert[2048];
@@ -650,8 +650,16 @@ pin_mailer_create(const char *dir, int force)
 	EVP_PKEY *key = NULL;
 	mic_rc rc;
 
-	if ((rc = join(edir, sizeof(edir), dir, PIN_MAILER_DIR)) != MIC_OK ||
-	    (rc = mkdir_one(edir, 0700)) != MIC_OK ||
+	if (dir == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if ((rc = join(edir, sizeof(edir), dir, PIN_MAILER_DIR)) != MIC_OK)
+		return rc;
+	/* Refused before a key is made, as every entity. */
+	if (!force && entity_exists(edir)) {
+		mici_debug("%s: %s exists", __func__, edir);
+		return MIC_ERR_EXISTS;
+	}
+	if ((rc = mkdir_one(edir, 0700)) != MIC_OK ||
 	    (rc = generate(MIC_SUITE_P256, &key)) != MIC_OK ||
 	    (rc = pin_mailer_cert(key, cert, sizeof(cert), &clen)) !=
 	    MIC_OK || (rc = key_pem(key, &pem, &n)) != MIC_OK)
@@ -720,7 +728,7 @@ mic_pki_init(const char *dir, const mic_pki_opts *o)
 		if ((rc = mic_pki_create(dir, MIC_CERT_TERMINAL, &eo)) != MIC_OK)
 			return rc;
 	}
-	return pin_mailer_create(dir, o->force);
+	return mic_pki_pin_mailer(dir, o->force);
 exists:
 	mici_debug("%s: %s exists", __func__, edir);
 	return MIC_ERR_EXISTS;

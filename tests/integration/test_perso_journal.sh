@@ -108,6 +108,16 @@ rm "$tmp/pki-broken/pin-mailer/cert.pem"
 out=$("$mic" perso --batch "$tmp/good.jsonl" --journal "$tmp/m.db" \
     --pki "$tmp/pki-broken" 2>&1); rc=$?
 check "missing PIN mailer certificate: named ($out)" contains "$out" "pin-mailer/cert.pem is missing"
+# A PKI made before PINs were sealed gets the pair on its own.
+rm -rf "$tmp/pki-broken/pin-mailer"
+out=$("$mic" pki pin-mailer --dir "$tmp/pki-broken" 2>&1); rc=$?
+check "pki pin-mailer: exit 0 ($rc: $out)" test "$rc" -eq 0 -a \
+    "$(mode "$tmp/pki-broken/pin-mailer/key.pem")" = 600
+out=$("$mic" pki pin-mailer --dir "$tmp/pki-broken" 2>&1); rc=$?
+check "pki pin-mailer again: refused ($rc: $out)" test "$rc" -eq 1
+check "... and said" contains "$out" "overwrite"
+out=$("$mic" pki pin-mailer --dir "$tmp/pki-broken" --force 2>&1); rc=$?
+check "pki pin-mailer --force: exit 0 ($rc)" test "$rc" -eq 0
 printf 'this is not a database, not at all; padding padding padding padding\n' >"$tmp/garbage.db"
 chmod 600 "$tmp/garbage.db"
 out=$("$mic" perso --batch "$tmp/good.jsonl" --journal "$tmp/garbage.db" \

@@ -256,10 +256,23 @@ do_init(struct args *a)
 		return fail(a, a->suite == MIC_SUITE_SM2 &&
 		    rc == MIC_ERR_UNSUPPORTED ? "SM2/SM3 (this OpenSSL lacks "
 		    "them)" : "creating the PKI", rc);
-	printf("%s: root, issuer, ds, card-issuer and terminals/{hospital-pos,"
-	    "pharmacy-pos,bank,agency,bureau}, %s; trust store in %s/trust\n",
+	printf("%s: root, issuer, ds, card-issuer, terminals/{hospital-pos,"
+	    "pharmacy-pos,bank,agency,bureau} and pin-mailer, %s; trust store "
+	    "in %s/trust\n",
 	    a->dir, a->suite == MIC_SUITE_SM2 ? "SM2/SM3" : "P-256/SHA-256",
 	    a->dir);
+	return 0;
+}
+
+static int
+do_pin_mailer(struct args *a)
+{
+	mic_rc rc;
+
+	if ((rc = mic_pki_pin_mailer(a->dir, a->force)) != MIC_OK)
+		return fail(a, "creating the PIN mailer's key pair", rc);
+	printf("%s/pin-mailer: key.pem (0600) and cert.pem, P-256, for sealing "
+	    "transport PINs\n", a->dir);
 	return 0;
 }
 
@@ -577,7 +590,11 @@ static const struct subverb subverbs[] = {
 	{ "init", do_init, B(OPT_DIR) | B(OPT_SUITE) | B(OPT_FORCE),
 	    B(OPT_DIR), "--dir DIR [--suite p256|sm2] [--force]",
 	    "create a complete test PKI: root, issuer CA, document signer, "
-	    "card issuer, a terminal per role" },
+	    "card issuer, a terminal per role, the PIN mailer's key pair" },
+	{ "pin-mailer", do_pin_mailer, B(OPT_DIR) | B(OPT_FORCE), B(OPT_DIR),
+	    "--dir DIR [--force]",
+	    "create the PIN mailer's key pair (transport PINs are sealed to "
+	    "it in the journal)" },
 	{ "root", do_root, (COMMON & ~B(OPT_CSR)) | B(OPT_SUITE), B(OPT_DIR),
 	    "--dir DIR [--suite p256|sm2] [--name CN] [--key URI] [--days N] "
 	    "[--force]", "create the root CA (self-signed)" },

@@ -431,7 +431,8 @@ reader_down(struct reader *r, mic_rc rc)
 		.reader = r->name, .rc = rc };
 
 	/* SQLite's own words, not "see the debug log". */
-	if (rc == MIC_ERR_JOURNAL && r->j != NULL)
+	if (rc == MIC_ERR_JOURNAL && r->j != NULL &&
+	    mic_journal_errmsg(r->j)[0] != '\0')
 		ev.reason = mic_journal_errmsg(r->j);
 
 	r->down = 1;
@@ -692,9 +693,9 @@ attempt(struct reader *r, const mic_application_t *app)
 		uint8_t *pin_cms = NULL;
 		size_t pin_len = 0;
 
-		/* The PIN sealed to the PIN mailer goes into the journal
-		 * with the issued record, in one transaction: an issued
-		 * card never has its PIN nowhere. */
+		/* The PIN, sealed to the PIN mailer, goes into the
+		 * journal in the transaction that records the card issued:
+		 * no card counts as issued without its PIN on disk. */
 		rc = mici_perso_cfg_seal_pin(line->cfg,
 		    mic_perso_result_transport_pin(res), &pin_cms, &pin_len);
 		if (rc == MIC_OK)

@@ -118,6 +118,15 @@ check "pki pin-mailer again: refused ($rc: $out)" test "$rc" -eq 1
 check "... and said" contains "$out" "overwrite"
 out=$("$mic" pki pin-mailer --dir "$tmp/pki-broken" --force 2>&1); rc=$?
 check "pki pin-mailer --force: exit 0 ($rc)" test "$rc" -eq 0
+# mic pki names what is missing too.
+mkdir -p "$tmp/pki-empty"
+out=$("$mic" pki issue-ds --dir "$tmp/pki-empty" 2>&1); rc=$?
+check "pki issue-ds without an issuer: exit 1, named ($out)" test "$rc" -eq 1
+check "... issuer/cert.pem" contains "$out" "pki-empty/issuer/cert.pem is missing"
+out=$("$mic" pki export-terminal --dir "$tmp/pki" --name nosuch \
+    --out "$tmp/pki-empty/t" 2>&1); rc=$?
+check "pki export-terminal of no such terminal: named ($out)" contains "$out" \
+    "terminals/nosuch/cert.pem is missing"
 printf 'this is not a database, not at all; padding padding padding padding\n' >"$tmp/garbage.db"
 chmod 600 "$tmp/garbage.db"
 out=$("$mic" perso --batch "$tmp/good.jsonl" --journal "$tmp/garbage.db" \

@@ -276,17 +276,58 @@ do_pin_mailer(struct args *a)
 	return 0;
 }
 
+/*
+ * After "not found": the first of @p rel (paths under DIR, NULL-ended;
+ * "a|b" means either) that is missing, named, so the user knows which
+ * file to make. 1 when one was named.
+ */
+static int
+name_missing(const struct args *a, const char *what, const char *const *rel)
+{
+	char p[4096], alt[256];
+	const char *bar;
+
+	for (; *rel != NULL; rel++) {
+		snprintf(alt, sizeof(alt), "%s", *rel);
+		if ((bar = strchr(*rel, '|')) != NULL)
+			alt[bar - *rel] = '\0';
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s", a->dir, alt) <
+		    sizeof(p) && access(p, F_OK) == 0)
+			continue;
+		if (bar != NULL && (size_t)snprintf(p, sizeof(p), "%s/%s",
+		    a->dir, bar + 1) < sizeof(p) && access(p, F_OK) == 0)
+			continue;
+		if (bar != NULL)
+			fprintf(stderr, "mic pki %s: %s: %s/%s (or %s) is "
+			    "missing\n", a->verb, what, a->dir, alt, bar + 1);
+		else
+			fprintf(stderr, "mic pki %s: %s: %s/%s is missing\n",
+			    a->verb, what, a->dir, alt);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 create(struct args *a, mic_cert_kind kind)
 {
+	static const char *const need_root[] = { "root/cert.pem",
+		"root/key.pem|root/key.uri", NULL };
+	static const char *const need_issuer[] = { "issuer/cert.pem",
+		"issuer/key.pem|issuer/key.uri", NULL };
 	mic_pki_opts o = pki_opts(a);
 	mic_rc rc;
 	char what[64];
 
 	snprintf(what, sizeof(what), "creating the %s%s", kind_label(kind),
 	    a->suite == MIC_SUITE_SM2 ? " (SM2/SM3)" : "");
-	if ((rc = mic_pki_create(a->dir, kind, &o)) != MIC_OK)
+	if ((rc = mic_pki_create(a->dir, kind, &o)) != MIC_OK) {
+		if (rc == MIC_ERR_NOT_FOUND && kind != MIC_CERT_ROOT &&
+		    name_missing(a, what, kind == MIC_CERT_ISSUER_CA ?
+		    need_root : need_issuer))
+			return 1;
 		return fail(a, what, rc);
+	}
 	if (kind == MIC_CERT_TERMINAL)
 		printf("%s/terminals/%s/cert.pem (%s)\n", a->dir, a->name,
 		    mic_role_name(a->role));
@@ -408,8 +449,17 @@ do_export(struct args *a)
 	mic_rc rc;
 
 	if ((rc = mic_pki_export_terminal(a->dir, a->name, a->out,
-	    a->force)) != MIC_OK)
+	    a->force)) != MIC_OK) {
+		const char *need[] = { "trust/roots/root.pem", NULL, NULL };
+		char term[128];
+
+		snprintf(term, sizeof(term), "terminals/%s/cert.pem", a->name);
+		need[1] = term;
+		if (rc == MIC_ERR_NOT_FOUND && name_missing(a,
+		    "exporting the trust store", need))
+			return 1;
 		return fail(a, "exporting the trust store", rc);
+	}
 	printf("%s: roots/, intermediates/, terminal/\n", a->out);
 	return 0;
 }

@@ -1162,7 +1162,7 @@ mic_journal_attempt_issued_pin(mic_journal_t *j, int64_t attempt,
 {
 	if (j == NULL || !text_ok(card_id, MIC_CARDID_LEN) ||
 	    !text_ok(card_number, MIC_CARD_NUMBER_LEN) || pin_cms == NULL ||
-	    pin_cms_len == 0 || pin_cms_len > 4096) {
+	    pin_cms_len == 0 || pin_cms_len > MIC_JOURNAL_PIN_MAX) {
 		mici_debug("%s: bad argument", __func__);
 		return MIC_ERR_INVALID_ARGUMENT;
 	}

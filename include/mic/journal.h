@@ -34,6 +34,7 @@ extern "C" {
 #define MIC_JOURNAL_VERSION 2   /**< schema version (PRAGMA user_version) */
 #define MIC_READER_NAME_MAX 128 /**< longest reader name, bytes */
 #define MIC_REASON_MAX 256      /**< longest failure or rejection reason, bytes */
+#define MIC_JOURNAL_PIN_MAX 4096 /**< largest sealed PIN the journal keeps, bytes */
 
 /** The state of an application. */
 typedef enum mic_app_state {
@@ -269,7 +270,8 @@ mic_rc mic_journal_attempt_issued(mic_journal_t *j, int64_t attempt,
  * without its PIN on disk. A refused card (MIC_ERR_LIVE_CARD,
  * MIC_ERR_DUPLICATE) keeps no PIN.
  * @retval as mic_journal_attempt_issued()
- * @retval MIC_ERR_INVALID_ARGUMENT  also: no @p pin_cms, or over 4096 bytes
+ * @retval MIC_ERR_INVALID_ARGUMENT  also: no @p pin_cms, or over
+ *                                  MIC_JOURNAL_PIN_MAX bytes
  */
 mic_rc mic_journal_attempt_issued_pin(mic_journal_t *j, int64_t attempt,
     const char *card_id, const char *card_number, const uint8_t *pin_cms,

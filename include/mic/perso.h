@@ -206,7 +206,7 @@ uint64_t mic_perso_result_bytes(const mic_perso_result_t *res);
 typedef struct mic_pin_mailer mic_pin_mailer_t;
 
 /** Largest sealed PIN the journal takes, bytes. */
-#define MIC_PIN_CMS_MAX 4096
+#define MIC_PIN_CMS_MAX MIC_JOURNAL_PIN_MAX
 
 /**
  * Load the PIN mailer's certificate (PEM, a P-256 key with keyAgreement;

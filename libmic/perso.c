@@ -348,12 +348,12 @@ mic_perso_cfg_load_ex(mic_perso_cfg_t **cfg, const char *dir,
 }
 
 mic_rc
-mici_perso_cfg_seal_pin(mic_perso_cfg_t *cfg, const char *pin, uint8_t **der,
-    size_t *der_len)
+mici_perso_cfg_seal_pin(mic_perso_cfg_t *cfg, const char *card_id,
+    const char *pin, uint8_t **der, size_t *der_len)
 {
 	if (cfg == NULL || cfg->pin_cert == NULL)
 		return MIC_ERR_INVALID_ARGUMENT;
-	return mici_pin_seal(cfg->pin_cert, pin, der, der_len);
+	return mici_pin_seal(cfg->pin_cert, card_id, pin, der, der_len);
 }
 
 void

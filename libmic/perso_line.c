@@ -697,6 +697,7 @@ attempt(struct reader *r, const mic_application_t *app)
 		 * journal in the transaction that records the card issued:
 		 * no card counts as issued without its PIN on disk. */
 		rc = mici_perso_cfg_seal_pin(line->cfg,
+		    mic_perso_result_card_id(res),
 		    mic_perso_result_transport_pin(res), &pin_cms, &pin_len);
 		if (rc == MIC_OK)
 			rc = mic_journal_attempt_issued_pin(r->j, att,

@@ -1,11 +1,14 @@
 /*
  * The PIN mailer's key (docs/pki.md section 6.1): each transport PIN is
- * stored in the journal as a CMS EnvelopedData (RFC 5652) for one
+ * stored in the journal as a CMS AuthEnvelopedData (RFC 5083) for one
  * recipient, the PIN mailer's P-256 certificate, by key agreement
  * (KeyAgreeRecipientInfo, ephemeral-static ECDH with the X9.63 KDF over
- * SHA-256, AES-256 key wrap, RFC 5753) and AES-256 in CBC. The line needs only the certificate: a stolen journal or line
- * machine gives no PIN. The print shop, holding the private key, opens
- * them with mic_pin_mailer_unseal() or with 'openssl cms -decrypt'.
+ * SHA-256, AES-256 key wrap, RFC 5753) and AES-256-GCM. The content is
+ * "<card id> <PIN>": a PIN moved to another card's row does not open as
+ * that card's, and GCM refuses any changed byte. The line needs only the
+ * certificate: a stolen journal or line machine gives no PIN. The print
+ * shop, holding the private key, opens them with mic_pin_mailer_unseal()
+ * or with 'openssl cms -decrypt'.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,9 @@ struct mic_pin_mailer {
 	mic_keyprov_t *kp;   /* NULL: seal only */
 };
 
+/* The sealed text: the card id, a space, the PIN. */
+#define CONTENT_MAX (MIC_CARDID_LEN + 1 + MIC_TRANSPORT_PIN_LEN)
+
 static int
 pin_ok(const char *pin, size_t n)
 {
@@ -43,12 +49,23 @@ pin_ok(const char *pin, size_t n)
 	return 1;
 }
 
+static int
+card_id_ok(const char *id)
+{
+	size_t n;
+
+	return id != NULL && (n = strlen(id)) > 0 && n <= MIC_CARDID_LEN &&
+	    strchr(id, ' ') == NULL;
+}
+
 mic_rc
-mici_pin_seal(X509 *cert, const char *pin, uint8_t **der, size_t *der_len)
+mici_pin_seal(X509 *cert, const char *card_id, const char *pin, uint8_t **der,
+    size_t *der_len)
 {
 	CMS_ContentInfo *cms = NULL;
 	CMS_RecipientInfo *ri;
 	EVP_PKEY_CTX *pctx;
+	char text[CONTENT_MAX + 1];
 	BIO *in = NULL;
 	unsigned char *p = NULL;
 	int n;
@@ -56,16 +73,20 @@ mici_pin_seal(X509 *cert, const char *pin, uint8_t **der, size_t *der_len)
 
 	*der = NULL;
 	*der_len = 0;
-	if (cert == NULL || pin == NULL || !pin_ok(pin, strlen(pin)))
+	if (cert == NULL || pin == NULL || !pin_ok(pin, strlen(pin)) ||
+	    !card_id_ok(card_id))
 		return MIC_ERR_INVALID_ARGUMENT;
-	/* A read-only BIO over the caller's buffer: no copy of the PIN. */
-	if ((in = BIO_new_mem_buf(pin, MIC_TRANSPORT_PIN_LEN)) == NULL) {
+	n = snprintf(text, sizeof(text), "%s %s", card_id, pin);
+	/* A read-only BIO over the stack buffer, wiped below. */
+	if (n <= 0 || (size_t)n >= sizeof(text) ||
+	    (in = BIO_new_mem_buf(text, n)) == NULL) {
 		mici_ossl_debug(__func__, "setup");
 		goto out;
 	}
-	/* The KDF over SHA-256 (dhSinglePass-stdDH-sha256kdf-scheme), not
-	 * OpenSSL's SHA-1 default: set on the recipient before the final. */
-	if ((cms = CMS_encrypt(NULL, NULL, EVP_aes_256_cbc(), CMS_BINARY |
+	/* AES-GCM makes it an AuthEnvelopedData; the KDF over SHA-256
+	 * (dhSinglePass-stdDH-sha256kdf-scheme), not OpenSSL's SHA-1
+	 * default, set on the recipient before the final. */
+	if ((cms = CMS_encrypt(NULL, NULL, EVP_aes_256_gcm(), CMS_BINARY |
 	    CMS_PARTIAL)) == NULL || (ri = CMS_add1_recipient_cert(cms, cert,
 	    CMS_KEY_PARAM)) == NULL ||
 	    (pctx = CMS_RecipientInfo_get0_pkey_ctx(ri)) == NULL ||
@@ -86,6 +107,7 @@ mici_pin_seal(X509 *cert, const char *pin, uint8_t **der, size_t *der_len)
 	*der_len = (size_t)n;
 	rc = MIC_OK;
 out:
+	OPENSSL_cleanse(text, sizeof(text));
 	OPENSSL_free(p);
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
@@ -173,31 +195,32 @@ mic_pin_mailer_free(mic_pin_mailer_t **pmp)
 }
 
 mic_rc
-mic_pin_mailer_seal(mic_pin_mailer_t *pm, const char *pin, uint8_t **cms,
-    size_t *cms_len)
+mic_pin_mailer_seal(mic_pin_mailer_t *pm, const char *card_id,
+    const char *pin, uint8_t **cms, size_t *cms_len)
 {
 	if (cms != NULL)
 		*cms = NULL;
 	if (pm == NULL || pin == NULL || cms == NULL || cms_len == NULL)
 		return MIC_ERR_INVALID_ARGUMENT;
-	return mici_pin_seal(pm->cert, pin, cms, cms_len);
+	return mici_pin_seal(pm->cert, card_id, pin, cms, cms_len);
 }
 
 mic_rc
 mic_pin_mailer_unseal(mic_pin_mailer_t *pm, const uint8_t *der, size_t len,
-    char pin[MIC_TRANSPORT_PIN_LEN + 1])
+    const char *card_id, char pin[MIC_TRANSPORT_PIN_LEN + 1])
 {
 	const unsigned char *p = der;
 	CMS_ContentInfo *cms = NULL;
 	BIO *out = NULL;
-	char buf[MIC_TRANSPORT_PIN_LEN + 2];
+	char buf[CONTENT_MAX + 2];
+	size_t idlen;
 	int n;
 	mic_rc rc = MIC_ERR_CRYPTO;
 
 	if (pin != NULL)
 		memset(pin, 0, MIC_TRANSPORT_PIN_LEN + 1);
 	if (pm == NULL || der == NULL || pin == NULL || len == 0 ||
-	    len > MIC_PIN_CMS_MAX)
+	    len > MIC_PIN_CMS_MAX || !card_id_ok(card_id))
 		return MIC_ERR_INVALID_ARGUMENT;
 	if (pm->kp == NULL)
 		return MIC_ERR_STATE;
@@ -216,12 +239,21 @@ mic_pin_mailer_unseal(mic_pin_mailer_t *pm, const uint8_t *der, size_t len,
 		goto out;
 	}
 	n = BIO_read(out, buf, sizeof(buf));
-	if (n < 0 || !pin_ok(buf, (size_t)n)) {
-		mici_debug("%s: not a transport PIN", __func__);
+	idlen = strlen(card_id);
+	if (n < 0 || (size_t)n != idlen + 1 + MIC_TRANSPORT_PIN_LEN ||
+	    buf[idlen] != ' ' || !pin_ok(buf + idlen + 1,
+	    MIC_TRANSPORT_PIN_LEN)) {
+		mici_debug("%s: not a card id and a transport PIN", __func__);
 		rc = MIC_ERR_RESPONSE;
 		goto out;
 	}
-	memcpy(pin, buf, MIC_TRANSPORT_PIN_LEN);
+	/* Sealed for another card: moved from another row. */
+	if (memcmp(buf, card_id, idlen) != 0) {
+		mici_debug("%s: the PIN of another card", __func__);
+		rc = MIC_ERR_MISMATCH;
+		goto out;
+	}
+	memcpy(pin, buf + idlen + 1, MIC_TRANSPORT_PIN_LEN);
 	pin[MIC_TRANSPORT_PIN_LEN] = '\0';
 	rc = MIC_OK;
 out:

@@ -198,8 +198,9 @@ uint64_t mic_perso_result_bytes(const mic_perso_result_t *res);
 
 /**
  * The PIN mailer's key pair (docs/pki.md 6.1): the issuance line seals
- * each card's transport PIN to its certificate (a CMS EnvelopedData with
- * a KeyAgreeRecipientInfo) and keeps it in the journal
+ * each card's transport PIN, with the card's id, to its certificate (a
+ * CMS AuthEnvelopedData, AES-256-GCM, with a KeyAgreeRecipientInfo) and
+ * keeps it in the journal
  * (mic_journal_attempt_issued_pin()); whoever prints the PIN letters
  * unseals them with the private key.
  */
@@ -226,24 +227,28 @@ mic_rc mic_pin_mailer_open(mic_pin_mailer_t **pm, const char *cert_path,
 void mic_pin_mailer_free(mic_pin_mailer_t **pm);
 
 /**
- * Seal @p pin (MIC_TRANSPORT_PIN_LEN digits) to the PIN mailer.
+ * Seal @p pin (MIC_TRANSPORT_PIN_LEN digits) of the card @p card_id (its
+ * identification code) to the PIN mailer: the content is
+ * "<card_id> <pin>".
  * @param cms  receives DER the caller frees with free()
  * @retval MIC_OK, MIC_ERR_INVALID_ARGUMENT, MIC_ERR_CRYPTO, MIC_ERR_NOMEM
  */
-mic_rc mic_pin_mailer_seal(mic_pin_mailer_t *pm, const char *pin,
-    uint8_t **cms, size_t *cms_len);
+mic_rc mic_pin_mailer_seal(mic_pin_mailer_t *pm, const char *card_id,
+    const char *pin, uint8_t **cms, size_t *cms_len);
 
 /**
- * Unseal a PIN sealed to this PIN mailer. Sensitive: wipe @p pin after
- * use.
+ * Unseal the PIN of the card @p card_id sealed to this PIN mailer.
+ * Sensitive: wipe @p pin after use. On failure @p pin is all NULs.
  * @retval MIC_OK
  * @retval MIC_ERR_STATE      opened without the private key
- * @retval MIC_ERR_RESPONSE   not one CMS message, or not a PIN inside
- * @retval MIC_ERR_CRYPTO     not sealed to this key, or tampered with
+ * @retval MIC_ERR_RESPONSE   not one CMS message, or not a card id and a
+ *                            PIN inside
+ * @retval MIC_ERR_MISMATCH   the PIN of another card (moved between rows)
+ * @retval MIC_ERR_CRYPTO     not sealed to this key, or changed (GCM)
  * @retval MIC_ERR_INVALID_ARGUMENT
  */
 mic_rc mic_pin_mailer_unseal(mic_pin_mailer_t *pm, const uint8_t *cms,
-    size_t cms_len, char pin[MIC_TRANSPORT_PIN_LEN + 1]);
+    size_t cms_len, const char *card_id, char pin[MIC_TRANSPORT_PIN_LEN + 1]);
 
 /* --- the issuance line ------------------------------------------------ */
 

@@ -14,6 +14,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define CARD_ID "320100D1560000011100000000000001"
+
 static mic_pin_mailer_t *pm;
 
 static void
@@ -31,8 +33,9 @@ setup(void)
 	if (mic_pin_mailer_open(&pm, cert, key) != MIC_OK)
 		abort();
 	/* The harness itself works: a sealed PIN opens. */
-	if (mic_pin_mailer_seal(pm, "042137", &cms, &len) != MIC_OK ||
-	    mic_pin_mailer_unseal(pm, cms, len, pin) != MIC_OK ||
+	if (mic_pin_mailer_seal(pm, CARD_ID, "042137", &cms, &len) !=
+	    MIC_OK || mic_pin_mailer_unseal(pm, cms, len, CARD_ID, pin) !=
+	    MIC_OK ||
 	    strcmp(pin, "042137") != 0)
 		abort();
 	free(cms);
@@ -53,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pm == NULL)
 		setup();
 	memset(pin, 'x', sizeof(pin));
-	if (mic_pin_mailer_unseal(pm, data, size, pin) == MIC_OK) {
+	if (mic_pin_mailer_unseal(pm, data, size, CARD_ID, pin) == MIC_OK) {
 		for (i = 0; i < MIC_TRANSPORT_PIN_LEN; i++)
 			if (pin[i] < '0' || pin[i] > '9')
 				abort();

@@ -231,10 +231,32 @@ import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 open(sys.argv[2], "wb").write(c.execute("SELECT cms FROM pin ORDER BY attempt LIMIT 1").fetchone()[0])
 PY
-pin=$(openssl cms -decrypt -inform DER -in "$tmp/pin0.der" \
+sealed=$(openssl cms -decrypt -inform DER -in "$tmp/pin0.der" \
     -inkey "$tmp/pki/pin-mailer/key.pem" -recip "$tmp/pki/pin-mailer/cert.pem" 2>&1)
-check "openssl cms -decrypt opens a sealed PIN ($pin)" \
-    grep -q "\"transport_pin\":\"$pin\"" "$tmp/export.jsonl"
+check "openssl cms -decrypt opens a sealed PIN: card id and PIN ($sealed)" \
+    grep -q "\"card_id\":\"${sealed% *}\",\"chip_serial\":\"[0-9A-F]*\",\"transport_pin\":\"${sealed#* }\"" \
+    "$tmp/export.jsonl"
+check "... an AuthEnvelopedData, AES-256-GCM, KDF over SHA-256" bash -c \
+    "openssl asn1parse -inform DER -in '$tmp/pin0.der' | grep -q authEnvelopedData &&
+     openssl asn1parse -inform DER -in '$tmp/pin0.der' | grep -q aes-256-gcm &&
+     openssl asn1parse -inform DER -in '$tmp/pin0.der' | grep -q sha256kdf"
+# Two rows' PINs swapped behind the schema's back: refused, not mailed.
+cp "$tmp/f.db" "$tmp/swap.db"
+chmod 600 "$tmp/swap.db"
+python3 - "$tmp/swap.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+(a, x), (b, y) = c.execute("SELECT attempt, cms FROM pin ORDER BY attempt LIMIT 2").fetchall()
+c.executescript("DROP TRIGGER pin_final")
+c.execute("UPDATE pin SET cms = ? WHERE attempt = ?", (y, a))
+c.execute("UPDATE pin SET cms = ? WHERE attempt = ?", (x, b))
+c.commit()
+PY
+out=$("$mic" perso pins export --journal "$tmp/swap.db" --pki "$tmp/pki" \
+    --out "$tmp/swap.jsonl" 2>&1); rc=$?
+check "swapped PINs: exit 1 ($rc)" test "$rc" -eq 1
+check "swapped PINs: both named" test "$(grep -c "another card's" <<<"$out")" -eq 2
+check "swapped PINs: the others still exported" test "$(wc -l <"$tmp/swap.jsonl")" -eq 6
 # Without the private key, nothing opens.
 out=$("$mic" perso pins export --journal "$tmp/f.db" --pki "$tmp/pki" \
     --key "$tmp/pki/ds/key.pem" --out "$tmp/export2.jsonl" 2>&1); rc=$?

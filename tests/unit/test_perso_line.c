@@ -1352,7 +1352,7 @@ on_sealed(const mic_journal_pin *p, void *arg)
 
 	w->n++;
 	if (p->pin_cms == NULL || mic_pin_mailer_unseal(w->pm, p->pin_cms,
-	    p->pin_cms_len, pin) != MIC_OK)
+	    p->pin_cms_len, p->card_id, pin) != MIC_OK)
 		return 0;
 	for (i = 0; i < w->evs->n; i++)
 		if (w->evs->ev[i].kind == MIC_PERSO_EV_ISSUED &&
@@ -1377,7 +1377,7 @@ test_pins_sealed(void **state)
 	char cert[512], key[512], other[512];
 	char pin[MIC_TRANSPORT_PIN_LEN + 1];
 	uint8_t *cms = NULL;
-	size_t len = 0;
+	size_t len = 0, i;
 
 	simple_batch(f, "S", 3);
 	assert_int_equal(mic_perso_line_add_reader_ops(f->line, "reader 0",
@@ -1396,18 +1396,39 @@ test_pins_sealed(void **state)
 	w.n = 0;
 	assert_int_equal(mic_journal_pins(j, 1, on_sealed, &w), MIC_OK);
 	assert_int_equal(w.n, 0);
-	/* Tampered: refused, never a wrong PIN. */
-	assert_int_equal(mic_pin_mailer_seal(w.pm, "123456", &cms, &len),
+	/* Another card's PIN (moved between rows): refused. A changed
+	 * byte: refused, or (in the few fields CMS does not authenticate,
+	 * such as the inner content type) the right PIN; never a wrong
+	 * one. */
+	assert_int_equal(mic_pin_mailer_seal(w.pm, "CARD-A", "123456", &cms,
+	    &len), MIC_OK);
+	assert_int_equal(mic_pin_mailer_unseal(w.pm, cms, len, "CARD-A", pin),
 	    MIC_OK);
-	assert_int_equal(mic_pin_mailer_unseal(w.pm, cms, len, pin), MIC_OK);
 	assert_string_equal(pin, "123456");
-	cms[len - 1] ^= 0x01;
-	assert_int_not_equal(mic_pin_mailer_unseal(w.pm, cms, len, pin),
-	    MIC_OK);
+	assert_int_equal(mic_pin_mailer_unseal(w.pm, cms, len, "CARD-B", pin),
+	    MIC_ERR_MISMATCH);
 	assert_int_equal(pin[0], '\0');
+	for (i = 0; i < len; i++) {
+		cms[i] ^= 0x01;
+		if (mic_pin_mailer_unseal(w.pm, cms, len, "CARD-A", pin) ==
+		    MIC_OK)
+			assert_string_equal(pin, "123456");
+		else
+			assert_int_equal(pin[0], '\0');
+		cms[i] ^= 0x01;
+		/* The ciphertext ("CARD-A 123456", 13 bytes) and the
+		 * GCM tag (16) end the message: a change there is always
+		 * refused. */
+		if (i + 13 + 2 + 16 >= len) {
+			cms[i] ^= 0x80;
+			assert_int_not_equal(mic_pin_mailer_unseal(w.pm, cms,
+			    len, "CARD-A", pin), MIC_OK);
+			cms[i] ^= 0x80;
+		}
+	}
 	free(cms);
-	assert_int_equal(mic_pin_mailer_seal(w.pm, "12345", &cms, &len),
-	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_pin_mailer_seal(w.pm, "CARD-A", "12345", &cms,
+	    &len), MIC_ERR_INVALID_ARGUMENT);
 	assert_null(cms);
 	mic_journal_free(&j);
 	mic_pin_mailer_free(&w.pm);

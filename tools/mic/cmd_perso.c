@@ -932,11 +932,16 @@ on_export(const mic_journal_pin *p, void *arg)
 		return 0;
 	}
 	if ((rc = mic_pin_mailer_unseal(w->pm, p->pin_cms, p->pin_cms_len,
-	    pin)) != MIC_OK) {
+	    p->card_id, pin)) != MIC_OK) {
 		w->failed++;
-		fprintf(stderr, "mic perso: attempt %lld (%s): the PIN does not "
-		    "open with this key: %s\n", (long long)p->attempt,
-		    p->app_id, mic_strerror(rc));
+		if (rc == MIC_ERR_MISMATCH)
+			fprintf(stderr, "mic perso: attempt %lld (%s): the sealed "
+			    "PIN is another card's: the journal was changed\n",
+			    (long long)p->attempt, p->app_id);
+		else
+			fprintf(stderr, "mic perso: attempt %lld (%s): the PIN "
+			    "does not open with this key: %s\n",
+			    (long long)p->attempt, p->app_id, mic_strerror(rc));
 		return 0;
 	}
 	k = snprintf(line, sizeof(line), "{\"application_id\":\"%s\","

@@ -100,8 +100,8 @@ static const struct err_text err_table[] = {
 	    "the key URI is malformed, ambiguous or of an unsupported kind "
 	    "(use file:PATH or pkcs11:token=...;object=...)"),
 	ERR(MIC_ERR_KEY_PERMISSIONS,
-	    "a private key or PIN file is accessible to other users "
-	    "(chmod 600 it)"),
+	    "a private key, PIN or personal-data file is accessible to "
+	    "other users, another user's, or a symbolic link (chmod 600 it)"),
 	ERR(MIC_ERR_PKCS11,
 	    "the PKCS#11 module failed to load or a PKCS#11 call failed"),
 	ERR(MIC_ERR_PKCS11_IN_USE,
@@ -149,7 +149,8 @@ static const struct err_text err_table[] = {
 	ERR(MIC_ERR_DUPLICATE,
 	    "a duplicate application id or ID number"),
 	ERR(MIC_ERR_JOURNAL,
-	    "the issuance journal failed (the debug log has SQLite's reason)"),
+	    "the issuance journal (SQLite) failed (mic_journal_errmsg() has "
+	    "SQLite's reason)"),
 	ERR(MIC_ERR_LIVE_CARD,
 	    "the holder already has a live card; a second is refused"),
 	ERR(MIC_ERR_CANCELLED, "stopped on request before the end"),

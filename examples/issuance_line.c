@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mic/mic.h>
 
@@ -80,6 +81,8 @@ main(int argc, char **argv)
 	mic_journal_stats st;
 	size_t n = 0, i, interrupted = 0;
 	FILE *mailer = NULL;
+	char why[512];
+	int fd;
 	mic_rc rc;
 	int ret = 1;
 
@@ -122,9 +125,14 @@ main(int argc, char **argv)
 	printf("batch: %zu valid, %zu bad, %zu queued; %zu interrupted "
 	    "attempt(s) recovered\n", load.valid, load.bad, load.queued,
 	    interrupted);
-	/* A real line hands PINs to a mailer process; a file will do here. */
-	if ((mailer = fopen("pins.txt", "a")) == NULL) {
-		perror("pins.txt");
+	/* A real line hands PINs to a mailer process; a file will do here,
+	 * owner-only and never through a symlink. (The journal keeps each
+	 * PIN sealed to the PIN mailer anyway: 'mic perso pins export'.) */
+	if ((rc = mic_private_file_open("pins.txt", 0, &fd, why,
+	    sizeof(why))) != MIC_OK || (mailer = fdopen(fd, "a")) == NULL) {
+		fprintf(stderr, "%s\n", rc != MIC_OK ? why : "pins.txt");
+		if (rc == MIC_OK)
+			close(fd);
 		goto out;
 	}
 	mic_perso_line_set_event_cb(line, on_event, mailer);

@@ -50,6 +50,7 @@ struct mic_batch {
 	FILE *fp;
 	int own_fp;
 	int at_eof;
+	int bom;                /* the file began with a UTF-8 BOM, skipped */
 	size_t lineno;
 	char *buf;              /* MIC_BATCH_LINE_MAX + 1 */
 	struct keyset ids;
@@ -490,6 +491,8 @@ static mic_rc
 text_error(const char *field, const char *value, const char *table,
     mic_rc rc, size_t line, mic_batch_error *err)
 {
+	const char *why = NULL;
+
 	switch (rc) {
 	case MIC_ERR_CODE:
 		return line_error(err, line, field, rc,
@@ -501,12 +504,16 @@ text_error(const char *field, const char *value, const char *table,
 			return line_error(err, line, field, rc,
 			    "is %zu bytes, the card holds 1-%d",
 			    strlen(value), MIC_NAME_MAX);
-		if (strcmp(field, "name") == 0)
-			return line_error(err, line, field, rc,
-			    "has a leading or trailing space");
+		if (strcmp(field, "name") == 0 && mici_name_check(value,
+		    strlen(value), &why) != MIC_OK && why != NULL)
+			return line_error(err, line, field, rc, "%s", why);
 		return line_error(err, line, field, rc,
 		    "\"%.40s\" is not %s", value, table);
 	case MIC_ERR_UTF8:
+		/* Valid UTF-8 refused: what the name rule found in it. */
+		if (strcmp(field, "name") == 0 && mici_name_check(value,
+		    strlen(value), &why) != MIC_OK && why != NULL)
+			return line_error(err, line, field, rc, "%s", why);
 		return line_error(err, line, field, rc,
 		    "not valid UTF-8, or holds a control character");
 	default:
@@ -883,6 +890,14 @@ mic_batch_next(mic_batch_t *b, mic_application_t **appp, mic_batch_error *err)
 		if (r < 0)
 			return MIC_ERR_IO;
 		b->lineno++;
+		/* A byte order mark some editors put first: not part of the
+		 * JSON, and harmless; the caller can say it was there. */
+		if (b->lineno == 1 && len >= 3 && memcmp(b->buf,
+		    "\xEF\xBB\xBF", 3) == 0) {
+			memmove(b->buf, b->buf + 3, len - 3 + 1);
+			len -= 3;
+			b->bom = 1;
+		}
 	} while (!too_long && blank(b->buf, len));
 	if (too_long)
 		return line_error(err, b->lineno, "", MIC_ERR_JSON,
@@ -910,6 +925,12 @@ mic_application_parse(const char *json, size_t len, mic_application_t **appp,
 		return line_error(err, 0, "", MIC_ERR_JSON,
 		    "longer than %d bytes", MIC_BATCH_LINE_MAX);
 	return parse_line(json, len, 0, appp, err);
+}
+
+int
+mic_batch_bom(const mic_batch_t *b)
+{
+	return b != NULL && b->bom;
 }
 
 const char *

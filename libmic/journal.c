@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -136,6 +137,27 @@ static const char schema_v1[] =
 	"  updated_at = NEW.finished_at"
 	"  WHERE app_id = NEW.app_id AND state = 'in_progress'; END;";
 
+/*
+ * Version 2: each issued card's transport PIN, sealed to the PIN mailer
+ * (CMS, pinmail.c), written in the transaction that records the card
+ * issued, so that no card counts as issued with its PIN nowhere. Kept
+ * apart from attempt so that version 1 journals migrate by adding it.
+ */
+static const char schema_v2[] =
+	"CREATE TABLE pin ("
+	" attempt INTEGER PRIMARY KEY REFERENCES attempt (id),"
+	" cms BLOB NOT NULL CHECK (length(cms) BETWEEN 1 AND 4096)"
+	") STRICT;"
+	"CREATE TRIGGER pin_keep BEFORE DELETE ON pin BEGIN"
+	" SELECT RAISE(ABORT, 'journal: PINs are never deleted'); END;"
+	"CREATE TRIGGER pin_final BEFORE UPDATE ON pin BEGIN"
+	" SELECT RAISE(ABORT, 'journal: a PIN record never changes'); END;"
+	/* Only an issued card has a PIN to mail. */
+	"CREATE TRIGGER pin_issued BEFORE INSERT ON pin"
+	" WHEN (SELECT outcome FROM attempt WHERE id = NEW.attempt)"
+	"  IS NOT 'issued' BEGIN"
+	" SELECT RAISE(ABORT, 'journal: a PIN for a card not issued'); END;";
+
 enum stmt {
 	S_APP_GET,
 	S_APP_INSERT,
@@ -154,6 +176,9 @@ enum stmt {
 	S_APP_DATA,
 	S_APP_SET_DATA,
 	S_CHIP_HISTORY,
+	S_PIN_INSERT,
+	S_PINS,
+	S_PINS_MISSING,
 	S_NSTMT
 };
 
@@ -201,12 +226,21 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_CHIP_HISTORY] = "SELECT count(*) FILTER (WHERE outcome = 'failed'),"
 	    " count(*) FILTER (WHERE outcome = 'issued') FROM attempt"
 	    " WHERE chip_serial = ?1",
+	[S_PIN_INSERT] = "INSERT INTO pin (attempt, cms) VALUES (?1, ?2)",
+	[S_PINS] = "SELECT a.id, a.app_id, a.chip_serial, a.card_id, "
+	    "a.card_number, a.finished_at, p.cms FROM attempt a LEFT JOIN pin p "
+	    "ON p.attempt = a.id WHERE a.outcome = 'issued' ORDER BY a.id",
+	[S_PINS_MISSING] = "SELECT a.id, a.app_id, a.chip_serial, a.card_id, "
+	    "a.card_number, a.finished_at, NULL FROM attempt a WHERE "
+	    "a.outcome = 'issued' AND NOT EXISTS (SELECT 1 FROM pin p WHERE "
+	    "p.attempt = a.id) ORDER BY a.id",
 };
 
 struct mic_journal {
 	sqlite3 *db;
 	sqlite3_stmt *st[S_NSTMT];
 	int bulk;
+	char errmsg[256];   /* SQLite's reason for the last failure */
 };
 
 static const char *const state_names[] = {
@@ -251,6 +285,7 @@ db_rc(mic_journal_t *j, int src, const char *what)
 	int ext = sqlite3_extended_errcode(j->db);
 
 	mici_debug("journal: %s: %s (%d)", what, msg, ext);
+	snprintf(j->errmsg, sizeof(j->errmsg), "%s", msg);
 	if (src == SQLITE_NOMEM)
 		return MIC_ERR_NOMEM;
 	if (src == SQLITE_BUSY || src == SQLITE_LOCKED)
@@ -405,6 +440,7 @@ schema(mic_journal_t *j)
 		    "PRAGMA application_id = %d", MIC_JOURNAL_VERSION,
 		    JOURNAL_APP_ID);
 		if ((rc = exec(j, schema_v1)) != MIC_OK ||
+		    (rc = exec(j, schema_v2)) != MIC_OK ||
 		    (rc = exec(j, sql)) != MIC_OK)
 			goto fail;
 	} else if (appid != JOURNAL_APP_ID) {
@@ -417,8 +453,15 @@ schema(mic_journal_t *j)
 		    version, MIC_JOURNAL_VERSION);
 		rc = MIC_ERR_UNSUPPORTED;
 		goto fail;
+	} else if (version == 1) {
+		/* Its issued cards keep no PIN record: mic_journal_pins()
+		 * lists them as missing. */
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    MIC_JOURNAL_VERSION);
+		if ((rc = exec(j, schema_v2)) != MIC_OK ||
+		    (rc = exec(j, sql)) != MIC_OK)
+			goto fail;
 	} else if (version != MIC_JOURNAL_VERSION) {
-		/* Migrations from older versions go here. */
 		mici_debug("%s: schema version %d", __func__, version);
 		rc = MIC_ERR_JOURNAL;
 		goto fail;
@@ -431,8 +474,57 @@ fail:
 	return rc;
 }
 
+/*
+ * The journal and its -wal and -shm are the holders' personal data: an
+ * existing one must be ours and owner-only, and a new journal is made
+ * 0600 before SQLite opens it, since SQLite creates -wal and -shm with
+ * the mode of the database file.
+ */
+static mic_rc
+private_files(const char *path, char *why, size_t cap)
+{
+	static const char *const sfx[] = { "-wal", "-shm" };
+	char p[4096];
+	size_t i;
+	int fd;
+	mic_rc rc;
+
+	rc = mic_private_file_check(path, why, cap);
+	if (rc == MIC_ERR_NOT_FOUND) {
+		if ((rc = mic_private_file_open(path, MIC_PRIVATE_NEW, &fd, why,
+		    cap)) == MIC_ERR_EXISTS)
+			rc = mic_private_file_check(path, why, cap);
+		else if (rc == MIC_OK)
+			close(fd);
+	}
+	if (rc != MIC_OK)
+		return rc;
+	for (i = 0; i < MIC_ARRAY_LEN(sfx); i++) {
+		if (snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >=
+		    (int)sizeof(p))
+			return MIC_ERR_INVALID_ARGUMENT;
+		rc = mic_private_file_check(p, why, cap);
+		if (rc != MIC_OK && rc != MIC_ERR_NOT_FOUND)
+			return rc;
+	}
+	return MIC_OK;
+}
+
 mic_rc
 mic_journal_open(mic_journal_t **jp, const char *path)
+{
+	return mic_journal_open_ex(jp, path, NULL, 0);
+}
+
+const char *
+mic_journal_errmsg(const mic_journal_t *j)
+{
+	return j == NULL ? "" : j->errmsg;
+}
+
+mic_rc
+mic_journal_open_ex(mic_journal_t **jp, const char *path, char *why,
+    size_t cap)
 {
 	mic_journal_t *j = NULL;
 	char mode[16] = "";
@@ -441,11 +533,17 @@ mic_journal_open(mic_journal_t **jp, const char *path)
 	int src;
 	mic_rc rc;
 
+	if (why != NULL && cap > 0)
+		*why = '\0';
 	if (jp == NULL || path == NULL) {
 		mici_debug("%s: NULL argument", __func__);
 		return MIC_ERR_INVALID_ARGUMENT;
 	}
 	*jp = NULL;
+	if ((rc = private_files(path, why, cap)) != MIC_OK) {
+		mici_debug("%s: %s", __func__, why != NULL ? why : path);
+		return rc;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		mici_debug("%s: calloc", __func__);
 		return MIC_ERR_NOMEM;
@@ -493,6 +591,9 @@ mic_journal_open(mic_journal_t **jp, const char *path)
 
 	return MIC_OK;
 fail:
+	if (why != NULL && cap > 0 && j != NULL)
+		snprintf(why, cap, "%s: %s", path, j->errmsg[0] != '\0' ?
+		    j->errmsg : mic_strerror(rc));
 	sqlite3_finalize(st);
 	mic_journal_free(&j);
 
@@ -950,9 +1051,24 @@ attempt_set(mic_journal_t *j, int64_t attempt, const char *outcome,
 	return MIC_OK;
 }
 
+/* The sealed PIN of an attempt just made issued. */
+static mic_rc
+pin_insert(mic_journal_t *j, int64_t attempt, const uint8_t *cms, size_t len)
+{
+	sqlite3_stmt *st = stmt(j, S_PIN_INSERT);
+	int src;
+
+	if ((src = sqlite3_bind_int64(st, 1, attempt)) != SQLITE_OK ||
+	    (src = sqlite3_bind_blob(st, 2, cms, (int)len,
+	    SQLITE_TRANSIENT)) != SQLITE_OK)
+		return db_rc(j, src, "bind");
+	return run(j, st, "pin_insert");
+}
+
 static mic_rc
 attempt_end(mic_journal_t *j, int64_t attempt, mic_outcome outcome,
-    const char *reason, const char *card_id, const char *card_number)
+    const char *reason, const char *card_id, const char *card_number,
+    const uint8_t *pin_cms, size_t pin_len)
 {
 	char app_id[MIC_APP_ID_MAX + 1] = "";
 	sqlite3_stmt *st;
@@ -975,6 +1091,12 @@ attempt_end(mic_journal_t *j, int64_t attempt, mic_outcome outcome,
 	else
 		rc = attempt_set(j, attempt, "issued", NULL, card_id,
 		    card_number);
+	/* The PIN in the transaction that makes the card issued: both are
+	 * on disk at the commit, or neither. */
+	if (rc == MIC_OK && pin_cms != NULL)
+		rc = pin_insert(j, attempt, pin_cms, pin_len);
+	if (rc == MIC_OK && mici_fault("journal-before-commit"))
+		mici_fault_kill();
 	if (rc == MIC_OK) {
 		if ((rc = txn_commit(j)) != MIC_OK)
 			goto fail;
@@ -1017,7 +1139,7 @@ mic_journal_attempt_end(mic_journal_t *j, int64_t attempt,
 		mici_debug("%s: bad argument", __func__);
 		return MIC_ERR_INVALID_ARGUMENT;
 	}
-	return attempt_end(j, attempt, outcome, reason, NULL, NULL);
+	return attempt_end(j, attempt, outcome, reason, NULL, NULL, NULL, 0);
 }
 
 mic_rc
@@ -1030,7 +1152,56 @@ mic_journal_attempt_issued(mic_journal_t *j, int64_t attempt,
 		return MIC_ERR_INVALID_ARGUMENT;
 	}
 	return attempt_end(j, attempt, MIC_OUTCOME_ISSUED, NULL, card_id,
-	    card_number);
+	    card_number, NULL, 0);
+}
+
+mic_rc
+mic_journal_attempt_issued_pin(mic_journal_t *j, int64_t attempt,
+    const char *card_id, const char *card_number, const uint8_t *pin_cms,
+    size_t pin_cms_len)
+{
+	if (j == NULL || !text_ok(card_id, MIC_CARDID_LEN) ||
+	    !text_ok(card_number, MIC_CARD_NUMBER_LEN) || pin_cms == NULL ||
+	    pin_cms_len == 0 || pin_cms_len > MIC_JOURNAL_PIN_MAX) {
+		mici_debug("%s: bad argument", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	return attempt_end(j, attempt, MIC_OUTCOME_ISSUED, NULL, card_id,
+	    card_number, pin_cms, pin_cms_len);
+}
+
+mic_rc
+mic_journal_pins(mic_journal_t *j, int missing_only, mic_journal_pin_cb *cb,
+    void *arg)
+{
+	mic_journal_pin p;
+	sqlite3_stmt *st;
+	int src;
+
+	if (j == NULL || cb == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	st = stmt(j, missing_only ? S_PINS_MISSING : S_PINS);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		p.attempt = sqlite3_column_int64(st, 0);
+		p.app_id = col(st, 1);
+		p.chip_serial = col(st, 2);
+		p.card_id = col(st, 3);
+		p.card_number = col(st, 4);
+		p.finished = col(st, 5);
+		p.pin_cms = sqlite3_column_blob(st, 6);
+		p.pin_cms_len = (size_t)sqlite3_column_bytes(st, 6);
+		if (p.pin_cms_len == 0)
+			p.pin_cms = NULL;
+		if (cb(&p, arg) != 0) {
+			src = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (src != SQLITE_DONE)
+		return db_rc(j, src, "pins");
+
+	return MIC_OK;
 }
 
 mic_rc

@@ -68,4 +68,25 @@ struct mic_tx *mici_card_tx(const struct mic_card *card);
 struct mic_keyprov;
 int mici_keyprov_on_token(const struct mic_keyprov *kp);
 
+/*
+ * Fault injection for crash tests (fault.c): true when MIC_FAULT names
+ * @p point; the caller then calls mici_fault_kill(), which never returns.
+ */
+int mici_fault(const char *point);
+void mici_fault_kill(void) __attribute__((noreturn));
+
+/*
+ * The name rule beyond UTF-8 and length (text.c): no blank of any Unicode
+ * kind at either end (MIC_ERR_FORMAT), no invisible or bidirectional
+ * control character, and NFC (MIC_ERR_UTF8). @p s is strict UTF-8 of @p n
+ * bytes; @p why receives the reason in words, or NULL.
+ */
+mic_rc mici_name_check(const char *s, size_t n, const char **why);
+
+/* Strict UTF-8 without control characters (profile.c). */
+int mici_utf8_ok(const uint8_t *s, size_t n);
+
+/* Is the code point sequence in Normalization Form C? */
+int mici_text_nfc(const uint32_t *cp, size_t n);
+
 #endif

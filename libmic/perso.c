@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
@@ -61,6 +62,7 @@ struct mic_perso_cfg {
 	mici_issuer *ci;
 	mici_issuer *ds;
 	mic_trust_t *trust;
+	X509 *pin_cert;             /* the PIN mailer's: PINs are sealed to it */
 	char bureau[4];
 	char issue_date[9];         /* "" until set: today at each card */
 	char issuer[MIC_REGION_LEN + 1]; /* "" for the pooling region */
@@ -262,6 +264,13 @@ mic_perso_cfg_load(mic_perso_cfg_t **out, const char *dir, const char *name)
 	}
 	if ((rc = mic_trust_load(&cfg->trust, path)) != MIC_OK)
 		goto fail;
+	if (snprintf(path, sizeof(path), "%s/pin-mailer/cert.pem", dir) >=
+	    (int)sizeof(path)) {
+		rc = MIC_ERR_INVALID_ARGUMENT;
+		goto fail;
+	}
+	if ((rc = mici_pin_mailer_cert(path, &cfg->pin_cert)) != MIC_OK)
+		goto fail;
 	cfg->token = mici_keyprov_on_token(cfg->term_kp) ||
 	    mici_keyprov_on_token(cfg->ci_kp) ||
 	    mici_keyprov_on_token(cfg->ds_kp);
@@ -275,6 +284,79 @@ fail:
 	return rc;
 }
 
+/*
+ * The first file of the PKI directory's layout (docs/pki.md 6) that is not
+ * there, so that "not found" names it.
+ */
+static void
+missing_file(const char *dir, const char *name, char *why, size_t cap)
+{
+	/* A leading "@" stands for "terminals/NAME/". */
+	static const char *const need[][2] = {
+		{ "@cert.pem", NULL },
+		{ "@key.pem", "@key.uri" },
+		{ "issuer/cert.pem", NULL },
+		{ "card-issuer/cert.pem", NULL },
+		{ "card-issuer/key.pem", "card-issuer/key.uri" },
+		{ "ds/cert.pem", NULL },
+		{ "ds/key.pem", "ds/key.uri" },
+		{ "trust", NULL },
+		{ "pin-mailer/cert.pem", NULL },
+	};
+	char rel[2][PATH_MAX_LEN], path[PATH_MAX_LEN];
+	size_t i, k;
+	int found;
+
+	for (i = 0; i < MIC_ARRAY_LEN(need); i++) {
+		found = 0;
+		for (k = 0; k < 2 && need[i][k] != NULL; k++) {
+			if ((need[i][k][0] == '@' ? snprintf(rel[k],
+			    sizeof(rel[k]), "terminals/%s/%s", name,
+			    need[i][k] + 1) : snprintf(rel[k], sizeof(rel[k]),
+			    "%s", need[i][k])) >= (int)sizeof(rel[k]) ||
+			    snprintf(path, sizeof(path), "%s/%s", dir, rel[k]) >=
+			    (int)sizeof(path))
+				return;
+			found |= access(path, F_OK) == 0;
+		}
+		if (found)
+			continue;
+		if ((need[i][1] != NULL ? snprintf(why, cap, "%s/%s (or %s) "
+		    "is missing", dir, rel[0], rel[1]) : snprintf(why, cap,
+		    "%s/%s is missing", dir, rel[0])) >= (int)cap)
+			mici_debug("%s: message truncated", __func__);
+		return;
+	}
+}
+
+mic_rc
+mic_perso_cfg_load_ex(mic_perso_cfg_t **cfg, const char *dir,
+    const char *name, char *why, size_t cap)
+{
+	mic_rc rc;
+
+	if (why != NULL && cap > 0)
+		*why = '\0';
+	rc = mic_perso_cfg_load(cfg, dir, name);
+	if (rc == MIC_OK || why == NULL || cap == 0 || dir == NULL ||
+	    name == NULL)
+		return rc;
+	if (rc == MIC_ERR_NOT_FOUND || rc == MIC_ERR_IO)
+		missing_file(dir, name, why, cap);
+	if (*why == '\0')
+		snprintf(why, cap, "%s", mic_strerror(rc));
+	return rc;
+}
+
+mic_rc
+mici_perso_cfg_seal_pin(mic_perso_cfg_t *cfg, const char *card_id,
+    const char *pin, uint8_t **der, size_t *der_len)
+{
+	if (cfg == NULL || cfg->pin_cert == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	return mici_pin_seal(cfg->pin_cert, card_id, pin, der, der_len);
+}
+
 void
 mic_perso_cfg_free(mic_perso_cfg_t **cfgp)
 {
@@ -283,6 +365,7 @@ mic_perso_cfg_free(mic_perso_cfg_t **cfgp)
 	if (cfgp == NULL || (cfg = *cfgp) == NULL)
 		return;
 	sk_X509_pop_free(cfg->term_chain, X509_free);
+	X509_free(cfg->pin_cert);
 	/* Before the keys they hold contexts of (a token's module). */
 	mici_issuer_free(&cfg->ci);
 	mici_issuer_free(&cfg->ds);

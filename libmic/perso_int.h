@@ -38,4 +38,20 @@ mic_rc mici_perso_prep_files(mici_perso *p, const mic_application_t *app,
 mic_rc mici_perso_prep_signed(mici_perso *p, const uint8_t *gen,
     size_t gen_len, const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN]);
 
+struct x509_st;
+
+/**
+ * Seal "<card_id> <pin>" for the PIN mailer's certificate @p cert: a DER
+ * CMS AuthEnvelopedData in a buffer the caller frees (pinmail.c).
+ */
+mic_rc mici_pin_seal(struct x509_st *cert, const char *card_id,
+    const char *pin, uint8_t **der, size_t *der_len);
+
+/** Read and check the PIN mailer's certificate (P-256, keyAgreement). */
+mic_rc mici_pin_mailer_cert(const char *path, struct x509_st **out);
+
+/** mici_pin_seal() with the configuration's PIN mailer certificate. */
+mic_rc mici_perso_cfg_seal_pin(mic_perso_cfg_t *cfg, const char *card_id,
+    const char *pin, uint8_t **der, size_t *der_len);
+
 #endif

@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "mici.h"
+#include "perso_int.h"
 
 #define WAIT_SLICE_MS 250u     /* how often a waiting reader sees a stop */
 #define IDLE_MS 200            /* a reader with nothing to claim, yet */
@@ -270,6 +271,24 @@ mic_perso_line_stats(mic_perso_line_t *line, mic_journal_stats *st)
 	return rc;
 }
 
+size_t
+mic_perso_line_readers_down(const mic_perso_line_t *line)
+{
+	size_t i, n = 0;
+
+	if (line == NULL || atomic_load(&line->running))
+		return 0;
+	for (i = 0; i < line->nreaders; i++)
+		n += line->readers[i].down != 0;
+	return n;
+}
+
+const char *
+mic_perso_line_journal_errmsg(mic_perso_line_t *line)
+{
+	return line == NULL ? "" : mic_journal_errmsg(line->j);
+}
+
 mic_rc
 mic_perso_line_failures(mic_perso_line_t *line, mic_journal_failure_cb *cb,
     void *arg)
@@ -410,6 +429,11 @@ reader_down(struct reader *r, mic_rc rc)
 {
 	mic_perso_event ev = { .kind = MIC_PERSO_EV_READER_DOWN,
 		.reader = r->name, .rc = rc };
+
+	/* SQLite's own words, not "see the debug log". */
+	if (rc == MIC_ERR_JOURNAL && r->j != NULL &&
+	    mic_journal_errmsg(r->j)[0] != '\0')
+		ev.reason = mic_journal_errmsg(r->j);
 
 	r->down = 1;
 	emit(r->line, &ev);
@@ -666,9 +690,23 @@ attempt(struct reader *r, const mic_application_t *app)
 		prc = MIC_ERR_MISMATCH;  /* another card than the one read */
 	ev.seconds = now_s() - t0;
 	if (prc == MIC_OK) {
-		rc = mic_journal_attempt_issued(r->j, att,
+		uint8_t *pin_cms = NULL;
+		size_t pin_len = 0;
+
+		/* The PIN, sealed to the PIN mailer, goes into the
+		 * journal in the transaction that records the card issued:
+		 * no card counts as issued without its PIN on disk. */
+		rc = mici_perso_cfg_seal_pin(line->cfg,
 		    mic_perso_result_card_id(res),
-		    mic_perso_result_card_number(res));
+		    mic_perso_result_transport_pin(res), &pin_cms, &pin_len);
+		if (rc == MIC_OK)
+			rc = mic_journal_attempt_issued_pin(r->j, att,
+			    mic_perso_result_card_id(res),
+			    mic_perso_result_card_number(res), pin_cms,
+			    pin_len);
+		free(pin_cms);
+		if (rc == MIC_OK && mici_fault("line-after-issued"))
+			mici_fault_kill();
 		if (rc == MIC_OK) {
 			(void)mic_journal_state(r->j, id, &state, &tries);
 			ev.kind = MIC_PERSO_EV_ISSUED;
@@ -684,6 +722,8 @@ attempt(struct reader *r, const mic_application_t *app)
 		}
 		mic_perso_result_free(&res);
 		if (rc != MIC_ERR_LIVE_CARD && rc != MIC_ERR_DUPLICATE) {
+			/* Left running: the next run's recovery ends it as
+			 * interrupted and lists the card to void. */
 			reader_down(r, rc);
 			return -1;
 		}

@@ -21,7 +21,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <mic/pki.h>
 
@@ -567,6 +569,111 @@ out:
 	return rc;
 }
 
+#define PIN_MAILER_DIR "pin-mailer"
+#define PIN_MAILER_DAYS 3653
+
+/*
+ * The PIN mailer's certificate: self-signed, because nobody chains
+ * anything to it and no terminal trusts it; it only names the key that
+ * transport PINs are sealed to (CMS KeyAgreeRecipientInfo), so its key
+ * usage is keyAgreement alone. Always P-256: the SM2 suite has no CMS key
+ * agreement in OpenSSL 3.0.
+ */
+static mic_rc
+pin_mailer_cert(EVP_PKEY *key, uint8_t *der, size_t cap, size_t *len)
+{
+	X509 *x = NULL;
+	X509_NAME *nm;
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	BIGNUM *bn = NULL;
+	unsigned char rnd[16], *p;
+	static const char *const exts[][2] = {
+		{ "basicConstraints", "critical,CA:FALSE" },
+		{ "keyUsage", "critical,keyAgreement" },
+		{ "subjectKeyIdentifier", "hash" },
+	};
+	size_t i;
+	int n;
+	mic_rc rc = MIC_ERR_CRYPTO;
+
+	if ((x = X509_new()) == NULL || !X509_set_version(x, 2) ||
+	    RAND_bytes(rnd, sizeof(rnd)) != 1)
+		goto out;
+	rnd[0] &= 0x7F;
+	rnd[0] |= 0x40;
+	if ((bn = BN_bin2bn(rnd, sizeof(rnd), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+		goto out;
+	nm = X509_get_subject_name(x);
+	if (!X509_NAME_add_entry_by_txt(nm, "C", MBSTRING_ASC,
+	    (const unsigned char *)"CN", -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_ASC,
+	    (const unsigned char *)"MIC", -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"MIC PIN mailer", -1, -1, 0) ||
+	    !X509_set_issuer_name(x, nm) ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), PIN_MAILER_DAYS, 0,
+	    NULL) == NULL || !X509_set_pubkey(x, key))
+		goto out;
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	for (i = 0; i < MIC_ARRAY_LEN(exts); i++) {
+		if ((ext = X509V3_EXT_conf(NULL, &ctx, exts[i][0],
+		    exts[i][1])) == NULL)
+			goto out;
+		n = X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+		if (!n)
+			goto out;
+	}
+	if (!X509_sign(x, key, EVP_sha256()) ||
+	    (n = i2d_X509(x, NULL)) <= 0 || (size_t)n > cap)
+		goto out;
+	p = der;
+	*len = (size_t)i2d_X509(x, &p);
+	rc = MIC_OK;
+out:
+	if (rc != MIC_OK)
+		mici_ossl_debug(__func__, "PIN mailer certificate");
+	BN_free(bn);
+	X509_free(x);
+	return rc;
+}
+
+mic_rc
+mic_pki_pin_mailer(const char *dir, int force)
+{
+	char edir[PATH_MAX], *pem = NULL;
+	uint8_t cert[2048];
+	size_t clen = 0, n = 0;
+	EVP_PKEY *key = NULL;
+	mic_rc rc;
+
+	if (dir == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if ((rc = join(edir, sizeof(edir), dir, PIN_MAILER_DIR)) != MIC_OK)
+		return rc;
+	/* Refused before a key is made, as every entity. */
+	if (!force && entity_exists(edir)) {
+		mici_debug("%s: %s exists", __func__, edir);
+		return MIC_ERR_EXISTS;
+	}
+	if ((rc = mkdir_one(edir, 0700)) != MIC_OK ||
+	    (rc = generate(MIC_SUITE_P256, &key)) != MIC_OK ||
+	    (rc = pin_mailer_cert(key, cert, sizeof(cert), &clen)) !=
+	    MIC_OK || (rc = key_pem(key, &pem, &n)) != MIC_OK)
+		goto out;
+	rc = write_in(edir, KEY_PEM, pem, n, 0600, force);
+	mici_wipe(pem, n);
+	free(pem);
+	if (rc == MIC_OK)
+		rc = write_cert(edir, CERT_PEM, cert, clen, force);
+out:
+	EVP_PKEY_free(key);
+	return rc;
+}
+
 mic_rc
 mic_pki_init(const char *dir, const mic_pki_opts *o)
 {
@@ -600,6 +707,9 @@ mic_pki_init(const char *dir, const mic_pki_opts *o)
 			    sizeof(edir)) == MIC_OK && entity_exists(edir))
 				goto exists;
 		}
+		if (join(edir, sizeof(edir), dir, PIN_MAILER_DIR) == MIC_OK &&
+		    entity_exists(edir))
+			goto exists;
 	}
 	/* A directory of CA keys is its owner's alone. */
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -618,7 +728,7 @@ mic_pki_init(const char *dir, const mic_pki_opts *o)
 		if ((rc = mic_pki_create(dir, MIC_CERT_TERMINAL, &eo)) != MIC_OK)
 			return rc;
 	}
-	return MIC_OK;
+	return mic_pki_pin_mailer(dir, o->force);
 exists:
 	mici_debug("%s: %s exists", __func__, edir);
 	return MIC_ERR_EXISTS;

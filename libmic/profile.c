@@ -239,8 +239,8 @@ to_twos(int64_t v)
  * U+10FFFF), and no control characters, NUL included: a name goes on
  * screens and receipts, where a control character does harm.
  */
-static int
-utf8_ok(const uint8_t *s, size_t n)
+int
+mici_utf8_ok(const uint8_t *s, size_t n)
 {
 	size_t i = 0, j, k;
 	uint32_t c;
@@ -575,6 +575,9 @@ date_digits(const struct field *f)
 static mic_rc
 text_check(const struct field *f, char *s, size_t n, enum origin from)
 {
+	const char *why;
+	mic_rc rc;
+
 	switch (f->kind) {
 	case K_AN:
 		if (n != f->len || !printable(s, n)) {
@@ -602,16 +605,17 @@ text_check(const struct field *f, char *s, size_t n, enum origin from)
 			    f->tag, n);
 			return MIC_ERR_FORMAT;
 		}
-		if (!utf8_ok((const uint8_t *)s, n)) {
+		if (!mici_utf8_ok((const uint8_t *)s, n)) {
 			mici_debug("%s: tag %" PRIX32 ": bad UTF-8", __func__,
 			    f->tag);
 			return MIC_ERR_UTF8;
 		}
-		/* The profile says no padding; a blank at an end is that. */
-		if (s[0] == ' ' || s[n - 1] == ' ') {
-			mici_debug("%s: tag %" PRIX32 ": padded", __func__,
-			    f->tag);
-			return MIC_ERR_FORMAT;
+		/* No padding, nothing invisible, NFC: what a person reads
+		 * is what the bytes say (text.c). */
+		if ((rc = mici_name_check(s, n, &why)) != MIC_OK) {
+			mici_debug("%s: tag %" PRIX32 ": %s", __func__,
+			    f->tag, why);
+			return rc;
 		}
 		break;
 	case K_IDNUM:

@@ -111,6 +111,12 @@ mic_rc mic_batch_next(mic_batch_t *b, mic_application_t **app,
 /** Lines read so far, blank ones included. */
 size_t mic_batch_lines(const mic_batch_t *b);
 
+/**
+ * Non-zero when the file began with a UTF-8 byte order mark (EF BB BF).
+ * It is skipped: line 1 is read without it. A tool may warn about it.
+ */
+int mic_batch_bom(const mic_batch_t *b);
+
 /** Free an application; sets *app to NULL. */
 void mic_application_free(mic_application_t **app);
 

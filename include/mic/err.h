@@ -78,7 +78,7 @@ typedef enum mic_rc {
 	/* Trust (pki.h, keyprov.h, sod.h): key providers, certificates, passive authentication. */
 	MIC_ERR_CRYPTO = -48,           /**< an OpenSSL operation failed (the debug log has OpenSSL's reason) */
 	MIC_ERR_KEY_URI = -49,          /**< a key URI is malformed, ambiguous, or of an unsupported kind */
-	MIC_ERR_KEY_PERMISSIONS = -50,  /**< a private key or PIN file is accessible to other users */
+	MIC_ERR_KEY_PERMISSIONS = -50,  /**< a private key, PIN or personal-data file is accessible to other users, another user's, or a symlink */
 	MIC_ERR_PKCS11 = -51,           /**< the PKCS#11 module failed to load, or one of its calls failed */
 	MIC_ERR_PKCS11_IN_USE = -52,    /**< the PKCS#11 module is already initialized by someone else in this process */
 	MIC_ERR_TOKEN_NO_PIN = -53,     /**< the token needs a PIN and no PIN source gave one */

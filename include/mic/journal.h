@@ -31,9 +31,10 @@
 extern "C" {
 #endif
 
-#define MIC_JOURNAL_VERSION 1   /**< schema version (PRAGMA user_version) */
+#define MIC_JOURNAL_VERSION 2   /**< schema version (PRAGMA user_version) */
 #define MIC_READER_NAME_MAX 128 /**< longest reader name, bytes */
 #define MIC_REASON_MAX 256      /**< longest failure or rejection reason, bytes */
+#define MIC_JOURNAL_PIN_MAX 4096 /**< largest sealed PIN the journal keeps, bytes */
 
 /** The state of an application. */
 typedef enum mic_app_state {
@@ -78,14 +79,36 @@ typedef int mic_journal_failure_cb(const mic_journal_failure *f, void *arg);
  * Open the journal at @p path, creating it (schema version
  * MIC_JOURNAL_VERSION) if the file is new. WAL mode, synchronous=FULL,
  * foreign keys on, and a 10 s wait for another connection's lock.
+ *
+ * The journal holds names and ID numbers: a new file is created 0600
+ * (and SQLite gives its -wal and -shm files the same mode); an existing
+ * journal, -wal or -shm that is a symbolic link, not ours, or open to
+ * group or others is refused (mic_private_file_check()). A version 1
+ * journal is migrated to version 2 (the PIN table) on open.
  * @retval MIC_OK
  * @retval MIC_ERR_INVALID_ARGUMENT  NULL pointers
+ * @retval MIC_ERR_KEY_PERMISSIONS   see above
  * @retval MIC_ERR_UNSUPPORTED       the journal has a newer schema version
  * @retval MIC_ERR_JOURNAL           not a journal, or SQLite failed
+ * @retval MIC_ERR_IO                the file cannot be created or read
  * @retval MIC_ERR_TIMEOUT           another connection held the lock too long
  * @retval MIC_ERR_NOMEM
  */
 mic_rc mic_journal_open(mic_journal_t **j, const char *path);
+
+/**
+ * mic_journal_open(), and on failure the reason in words in @p why
+ * (SQLite's message, or which file is refused and why), so that a tool
+ * can print it without a debug log.
+ */
+mic_rc mic_journal_open_ex(mic_journal_t **j, const char *path, char *why,
+    size_t why_cap);
+
+/**
+ * SQLite's reason for the last failure on @p j (e.g. "database or disk is
+ * full"), or "" when there was none. Valid until the next call on @p j.
+ */
+const char *mic_journal_errmsg(const mic_journal_t *j);
 
 /** Close; sets *j to NULL. A bulk enqueue still open is rolled back. */
 void mic_journal_free(mic_journal_t **j);
@@ -241,6 +264,46 @@ mic_rc mic_journal_attempt_issued(mic_journal_t *j, int64_t attempt,
     const char *card_id, const char *card_number);
 
 /**
+ * mic_journal_attempt_issued() and the card's transport PIN, encrypted
+ * for the PIN mailer (@p pin_cms, a DER CMS message from
+ * mic_pin_seal()), in one transaction: the card never counts as issued
+ * without its PIN on disk. A refused card (MIC_ERR_LIVE_CARD,
+ * MIC_ERR_DUPLICATE) keeps no PIN.
+ * @retval as mic_journal_attempt_issued()
+ * @retval MIC_ERR_INVALID_ARGUMENT  also: no @p pin_cms, or over
+ *                                  MIC_JOURNAL_PIN_MAX bytes
+ */
+mic_rc mic_journal_attempt_issued_pin(mic_journal_t *j, int64_t attempt,
+    const char *card_id, const char *card_number, const uint8_t *pin_cms,
+    size_t pin_cms_len);
+
+/** One issued card and its sealed PIN, for mic_journal_pins(). */
+typedef struct mic_journal_pin {
+	int64_t attempt;
+	const char *app_id;
+	const char *chip_serial;  /**< 16 upper-case hex digits */
+	const char *card_id;
+	const char *card_number;
+	const char *finished;     /**< when it was issued, UTC */
+	const uint8_t *pin_cms;   /**< NULL: an issued card without a PIN record */
+	size_t pin_cms_len;
+} mic_journal_pin;
+
+/** Return non-zero to stop the walk. */
+typedef int mic_journal_pin_cb(const mic_journal_pin *p, void *arg);
+
+/**
+ * Call @p cb for every issued card, oldest first, with its sealed PIN;
+ * with @p missing_only, only for the issued cards that have no PIN record
+ * (issued by mic_journal_attempt_issued(), or by a version 1 journal):
+ * their holders need a PIN set at the bank.
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT, MIC_ERR_JOURNAL
+ */
+mic_rc mic_journal_pins(mic_journal_t *j, int missing_only,
+    mic_journal_pin_cb *cb, void *arg);
+
+/**
  * Reject an application for good, e.g. data that fails card encoding, or
  * an operator's decision after repeated failures.
  * @retval MIC_OK
@@ -288,6 +351,37 @@ mic_rc mic_journal_stats_get(mic_journal_t *j, mic_journal_stats *stats);
  */
 mic_rc mic_journal_failures(mic_journal_t *j, mic_journal_failure_cb *cb,
     void *arg);
+
+/** mic_private_file_open(): create it; refuse one that exists (O_EXCL). */
+#define MIC_PRIVATE_NEW 0x1u
+/** mic_private_file_open(): open an existing file for reading. */
+#define MIC_PRIVATE_READ 0x2u
+
+/**
+ * Open a file that holds personal data or secrets: for appending (created
+ * 0600 if missing), or with MIC_PRIVATE_NEW created 0600 and never an
+ * existing one, or with MIC_PRIVATE_READ for reading. Never through a
+ * symbolic link (O_NOFOLLOW). The file opened must be a regular file of
+ * this user with no access for group or others.
+ * @param fd   receives the descriptor (O_CLOEXEC); the caller closes it
+ * @param why  receives the reason of a failure in words, path first; may
+ *             be NULL
+ * @retval MIC_OK
+ * @retval MIC_ERR_KEY_PERMISSIONS  a symlink, not a regular file, another
+ *                                  user's, or a mode open to others
+ * @retval MIC_ERR_EXISTS           MIC_PRIVATE_NEW and the file exists
+ * @retval MIC_ERR_NOT_FOUND        MIC_PRIVATE_READ and no such file
+ * @retval MIC_ERR_IO               open(2) failed (errno is kept)
+ * @retval MIC_ERR_INVALID_ARGUMENT
+ */
+mic_rc mic_private_file_open(const char *path, unsigned flags, int *fd,
+    char *why, size_t why_cap);
+
+/**
+ * Check an existing file as mic_private_file_open() does, without opening
+ * it. MIC_ERR_NOT_FOUND when there is no such file.
+ */
+mic_rc mic_private_file_check(const char *path, char *why, size_t why_cap);
 
 /** "queued", "in_progress", "issued", "failed_retryable", "rejected_invalid"; "unknown" otherwise. */
 const char *mic_app_state_name(mic_app_state state);

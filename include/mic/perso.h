@@ -72,7 +72,9 @@ typedef struct mic_perso_result mic_perso_result_t;
  * "bureau"), its issuer CA's certificate (DIR/issuer/cert.pem) for the
  * SCP11a chain, the card-certificate issuer and the document signer (key
  * and certificate, through mic_pki_load(); PKCS#11 keys share one module),
- * and the trust store DIR/trust. Bureau code "000", issue date today,
+ * the trust store DIR/trust, and the PIN mailer's certificate
+ * DIR/pin-mailer/cert.pem (mic_pin_mailer_open()), to which the issuance
+ * line seals transport PINs. Bureau code "000", issue date today,
  * validity MIC_PERSO_YEARS_DEFAULT years. Token PINs come from the key
  * URI's pin-source or MIC_PKCS11_PIN (there is no prompt here).
  * @retval MIC_OK
@@ -84,6 +86,14 @@ typedef struct mic_perso_result mic_perso_result_t;
  */
 mic_rc mic_perso_cfg_load(mic_perso_cfg_t **cfg, const char *pki_dir,
     const char *bureau_terminal_name);
+
+/**
+ * mic_perso_cfg_load(), and on failure the reason in words in @p why: a
+ * file of the PKI directory that is missing is named (e.g.
+ * "terminals/bureau/cert.pem").
+ */
+mic_rc mic_perso_cfg_load_ex(mic_perso_cfg_t **cfg, const char *pki_dir,
+    const char *bureau_terminal_name, char *why, size_t why_cap);
 
 /**
  * Use the key at @p uri (a PEM file path, "file:" or a "pkcs11:" URI, as
@@ -184,6 +194,62 @@ uint64_t mic_perso_result_apdus(const mic_perso_result_t *res);
 /** Bytes sent plus bytes received for this card. */
 uint64_t mic_perso_result_bytes(const mic_perso_result_t *res);
 
+/* --- the PIN mailer ---------------------------------------------------- */
+
+/**
+ * The PIN mailer's key pair (docs/pki.md 6.1): the issuance line seals
+ * each card's transport PIN, with the card's id, to its certificate (a
+ * CMS AuthEnvelopedData, AES-256-GCM, with a KeyAgreeRecipientInfo) and
+ * keeps it in the journal
+ * (mic_journal_attempt_issued_pin()); whoever prints the PIN letters
+ * unseals them with the private key.
+ */
+typedef struct mic_pin_mailer mic_pin_mailer_t;
+
+/** Largest sealed PIN the journal takes, bytes. */
+#define MIC_PIN_CMS_MAX MIC_JOURNAL_PIN_MAX
+
+/**
+ * Load the PIN mailer's certificate (PEM, a P-256 key with keyAgreement;
+ * "DIR/pin-mailer/cert.pem" of 'mic pki init'), and with @p key_uri
+ * (file: or pkcs11:, as mic_keyprov_open()) its private key, to unseal.
+ * @retval MIC_OK
+ * @retval MIC_ERR_NOT_FOUND     no such certificate file
+ * @retval MIC_ERR_CERT_FORMAT   not a PEM certificate
+ * @retval MIC_ERR_CERT_PURPOSE  not a P-256 key-agreement certificate
+ * @retval MIC_ERR_MISMATCH      the key is not the certificate's
+ * plus the errors of mic_keyprov_open().
+ */
+mic_rc mic_pin_mailer_open(mic_pin_mailer_t **pm, const char *cert_path,
+    const char *key_uri);
+
+/** Free; sets @p *pm to NULL. NULL-safe. */
+void mic_pin_mailer_free(mic_pin_mailer_t **pm);
+
+/**
+ * Seal @p pin (MIC_TRANSPORT_PIN_LEN digits) of the card @p card_id (its
+ * identification code) to the PIN mailer: the content is
+ * "<card_id> <pin>".
+ * @param cms  receives DER the caller frees with free()
+ * @retval MIC_OK, MIC_ERR_INVALID_ARGUMENT, MIC_ERR_CRYPTO, MIC_ERR_NOMEM
+ */
+mic_rc mic_pin_mailer_seal(mic_pin_mailer_t *pm, const char *card_id,
+    const char *pin, uint8_t **cms, size_t *cms_len);
+
+/**
+ * Unseal the PIN of the card @p card_id sealed to this PIN mailer.
+ * Sensitive: wipe @p pin after use. On failure @p pin is all NULs.
+ * @retval MIC_OK
+ * @retval MIC_ERR_STATE      opened without the private key
+ * @retval MIC_ERR_RESPONSE   not one CMS message, or not a card id and a
+ *                            PIN inside
+ * @retval MIC_ERR_MISMATCH   the PIN of another card (moved between rows)
+ * @retval MIC_ERR_CRYPTO     not sealed to this key, or changed (GCM)
+ * @retval MIC_ERR_INVALID_ARGUMENT
+ */
+mic_rc mic_pin_mailer_unseal(mic_pin_mailer_t *pm, const uint8_t *cms,
+    size_t cms_len, const char *card_id, char pin[MIC_TRANSPORT_PIN_LEN + 1]);
+
 /* --- the issuance line ------------------------------------------------ */
 
 /**
@@ -243,7 +309,9 @@ typedef struct mic_perso_event {
 	 * after the callback. */
 	const char *transport_pin;
 	mic_rc rc;                /**< FAILED, REJECTED, READER_DOWN */
-	const char *reason;       /**< FAILED, REJECTED, SET_ASIDE */
+	/** FAILED, REJECTED, SET_ASIDE; READER_DOWN: SQLite's reason after
+	 * MIC_ERR_JOURNAL, else NULL */
+	const char *reason;
 	int rejected;             /**< FAILED: the application was rejected */
 	unsigned attempt_no;      /**< FAILED, ISSUED: the application's attempts so far */
 	uint64_t apdus, bytes;    /**< ISSUED: exchanged with the card */
@@ -389,6 +457,21 @@ void mic_perso_line_stop(mic_perso_line_t *line);
  * connection; safe while the line runs.
  */
 mic_rc mic_perso_line_stats(mic_perso_line_t *line, mic_journal_stats *st);
+
+/**
+ * How many readers went down (MIC_PERSO_EV_READER_DOWN) in the last
+ * mic_perso_line_run(): the run may still have finished the queue on the
+ * others, but a reader that stopped mid-run needs a person. 0 while a
+ * run is going on.
+ */
+size_t mic_perso_line_readers_down(const mic_perso_line_t *line);
+
+/**
+ * SQLite's reason for the last journal failure on the line's own
+ * connection (mic_journal_errmsg()), for a message after
+ * MIC_ERR_JOURNAL; "" when there was none.
+ */
+const char *mic_perso_line_journal_errmsg(mic_perso_line_t *line);
 
 /**
  * Every failed card attempt in the journal (mic_journal_failures()),

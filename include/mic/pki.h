@@ -219,10 +219,21 @@ mic_rc mic_pki_create(const char *dir, mic_cert_kind kind,
 
 /**
  * A complete test PKI in @p dir: root, issuer CA, document signer, card
- * issuer, and a terminal per role, named after the role.
+ * issuer, a terminal per role, named after the role, and the PIN mailer's
+ * key pair (mic_pki_pin_mailer()).
  * Errors as mic_pki_create(); nothing is overwritten without force.
  */
 mic_rc mic_pki_init(const char *dir, const mic_pki_opts *o);
+
+/**
+ * The PIN mailer's key pair in DIR/pin-mailer/ (docs/pki.md 6.1): a P-256
+ * key (key.pem, 0600) and its self-signed keyAgreement certificate
+ * (cert.pem), to which the issuance line seals transport PINs. For a PKI
+ * made before PINs were sealed, or on the print shop's own machine.
+ * @retval MIC_ERR_EXISTS  a key or certificate is there and @p force is 0
+ * @retval MIC_ERR_IO, MIC_ERR_CRYPTO, MIC_ERR_INVALID_ARGUMENT
+ */
+mic_rc mic_pki_pin_mailer(const char *dir, int force);
 
 /**
  * Open an entity of the PKI in @p dir (a terminal by @p name): its key

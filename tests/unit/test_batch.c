@@ -223,9 +223,38 @@ test_batch_mixed(void **state)
 	emit(bf.f, p++, "name", "\"\"");
 	BAD("name", MIC_ERR_FORMAT, "is 0 bytes");
 	emit(bf.f, p++, "name", "\" padded\"");
-	BAD("name", MIC_ERR_FORMAT, "leading or trailing space");
+	BAD("name", MIC_ERR_FORMAT, "name: has a leading or trailing blank");
 	emit(bf.f, p++, "name", "\"bell\\u0007\"");
 	BAD("name", MIC_ERR_UTF8, NULL);
+	/* Blanks of other kinds, invisible and direction-changing
+	 * characters, and text not in NFC (issue 10). */
+	emit(bf.f, p++, "name", "\"\\u3000\u674e\u56db\"");
+	BAD("name", MIC_ERR_FORMAT, "name: has a leading or trailing blank");
+	emit(bf.f, p++, "name", "\"\u674e\u56db\\u00a0\"");
+	BAD("name", MIC_ERR_FORMAT, "name: has a leading or trailing blank");
+	emit(bf.f, p++, "name", "\"\u674e\\u2003\"");
+	BAD("name", MIC_ERR_FORMAT, "leading or trailing blank");
+	emit(bf.f, p++, "name", "\"\u674e\\u200b\u56db\"");
+	BAD("name", MIC_ERR_UTF8, "name: holds an invisible or "
+	    "direction-changing character");
+	emit(bf.f, p++, "name", "\"\u674e\\u202e\u56db\"");
+	BAD("name", MIC_ERR_UTF8, "invisible or direction-changing");
+	emit(bf.f, p++, "name", "\"\\ufeff\u674e\"");
+	BAD("name", MIC_ERR_UTF8, "invisible or direction-changing");
+	emit(bf.f, p++, "name", "\"Jose\\u0301\"");
+	BAD("name", MIC_ERR_UTF8, "name: is not in Unicode Normalization "
+	    "Form C (NFC)");
+	emit(bf.f, p++, "name", "\"\\u00e9\\u0323\"");
+	BAD("name", MIC_ERR_UTF8, "not in Unicode Normalization Form C");
+	emit(bf.f, p++, "name", "\"\\u1100\\u1161\"");
+	BAD("name", MIC_ERR_UTF8, "not in Unicode Normalization Form C");
+	emit(bf.f, p++, "name", "\"\\u2126\"");
+	BAD("name", MIC_ERR_UTF8, "not in Unicode Normalization Form C");
+	/* NFC and inner spaces are fine. */
+	emit(bf.f, p++, "name", "\"Jos\\u00e9 Mar\\u00eda\"");
+	OK_LINE();
+	emit(bf.f, p++, "name", "\"x\\u0301\\uac00\"");
+	OK_LINE();
 	/* The ID number, every way it can be wrong. */
 	emit(bf.f, p++, "ssn", "\"110105198001010017\"");
 	BAD("ssn", MIC_ERR_IDNUM_CHECK, "ssn: check character is 7, expected 6");
@@ -334,7 +363,7 @@ test_batch_mixed(void **state)
 	assert_int_equal(mic_batch_next(b, &app, &err), MIC_ERR_NOT_FOUND);
 	assert_int_equal(mic_batch_next(b, &app, &err), MIC_ERR_NOT_FOUND);
 	assert_int_equal(mic_batch_lines(b), line);
-	assert_int_equal(valid, 34);
+	assert_int_equal(valid, 36);
 	mic_batch_free(&b);
 	assert_null(b);
 	unlink(bf.path);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +143,7 @@ sql_exec(const char *path, const char *sql)
 static void
 test_open_schema(void **state)
 {
+	char why[512];
 	struct fixture *fx = *state;
 	mic_journal_t *j = NULL;
 	char other[128];
@@ -172,23 +174,28 @@ test_open_schema(void **state)
 	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
 	mic_journal_free(&j);
 	/* A journal from a newer version of the library. */
-	assert_int_equal(sql_exec(fx->path, "PRAGMA user_version = 2"),
+	assert_int_equal(sql_exec(fx->path, "PRAGMA user_version = 3"),
 	    SQLITE_OK);
 	assert_int_equal(mic_journal_open(&j, fx->path), MIC_ERR_UNSUPPORTED);
 	assert_null(j);
-	assert_int_equal(sql_exec(fx->path, "PRAGMA user_version = 1"),
+	assert_int_equal(sql_exec(fx->path, "PRAGMA user_version = 2"),
 	    SQLITE_OK);
 	/* Another SQLite database, and a file that is no database. */
 	snprintf(other, sizeof(other), "%s/other.db", fx->dir);
 	assert_int_equal(sql_exec(other, "CREATE TABLE t (x); "
 	    "PRAGMA user_version = 1"), SQLITE_OK);
+	assert_int_equal(chmod(other, 0600), 0);
 	assert_int_equal(mic_journal_open(&j, other), MIC_ERR_JOURNAL);
 	unlink(other);
 	assert_non_null(f = fopen(other, "w"));
 	fputs("this is not a database, not at all, no; padding padding "
 	    "padding padding padding padding padding padding\n", f);
 	fclose(f);
-	assert_int_equal(mic_journal_open(&j, other), MIC_ERR_JOURNAL);
+	assert_int_equal(chmod(other, 0600), 0);
+	assert_int_equal(mic_journal_open_ex(&j, other, why, sizeof(why)),
+	    MIC_ERR_JOURNAL);
+	/* SQLite's own reason, not "see the debug log". */
+	assert_non_null(strstr(why, "not a database"));
 	unlink(other);
 	assert_int_equal(mic_journal_open(&j, NULL), MIC_ERR_INVALID_ARGUMENT);
 	mic_journal_free(NULL);
@@ -865,6 +872,251 @@ test_attempt_issued(void **state)
 	mic_journal_free(&j);
 }
 
+static int
+mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return (int)(st.st_mode & 07777);
+}
+
+/*
+ * The journal holds names and ID numbers: it and its -wal and -shm are
+ * 0600 whatever the umask, and one that others can use, another user's,
+ * or a symlink is refused with a message that names it.
+ */
+static void
+test_private_files(void **state)
+{
+	struct fixture *fx = *state;
+	char p[160], why[512];
+	mic_journal_t *j = NULL;
+	mode_t old = umask(022);
+	int fd;
+
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	enqueue_n(j, 0, 1);
+	assert_int_equal(mode_of(fx->path), 0600);
+	snprintf(p, sizeof(p), "%s-wal", fx->path);
+	assert_int_equal(mode_of(p), 0600);
+	snprintf(p, sizeof(p), "%s-shm", fx->path);
+	assert_int_equal(mode_of(p), 0600);
+	mic_journal_free(&j);
+	umask(old);
+	/* Open to others: refused, and said how to fix it. */
+	assert_int_equal(chmod(fx->path, 0644), 0);
+	assert_int_equal(mic_journal_open_ex(&j, fx->path, why, sizeof(why)),
+	    MIC_ERR_KEY_PERMISSIONS);
+	assert_null(j);
+	assert_non_null(strstr(why, fx->path));
+	assert_non_null(strstr(why, "0644"));
+	assert_int_equal(chmod(fx->path, 0600), 0);
+	/* A -wal open to others (left by another tool): refused too. */
+	snprintf(p, sizeof(p), "%s-wal", fx->path);
+	if (access(p, F_OK) == 0) {
+		assert_int_equal(chmod(p, 0666), 0);
+		assert_int_equal(mic_journal_open_ex(&j, fx->path, why,
+		    sizeof(why)), MIC_ERR_KEY_PERMISSIONS);
+		assert_non_null(strstr(why, "-wal"));
+		assert_int_equal(chmod(p, 0600), 0);
+	}
+	/* Another user's (root can make one). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(fx->path, 65534, 65534), 0);
+		assert_int_equal(mic_journal_open_ex(&j, fx->path, why,
+		    sizeof(why)), MIC_ERR_KEY_PERMISSIONS);
+		assert_non_null(strstr(why, "belongs to user 65534"));
+		assert_int_equal(chown(fx->path, 0, 0), 0);
+	}
+	/* A symlink where the journal goes, even to a good file. */
+	snprintf(p, sizeof(p), "%s/link.db", fx->dir);
+	assert_int_equal(symlink(fx->path, p), 0);
+	assert_int_equal(mic_journal_open_ex(&j, p, why, sizeof(why)),
+	    MIC_ERR_KEY_PERMISSIONS);
+	assert_non_null(strstr(why, "symbolic link"));
+	unlink(p);
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	mic_journal_free(&j);
+	/* The file helper: a new file is 0600 and never an existing one;
+	 * appending refuses a pre-created world-writable file. */
+	snprintf(p, sizeof(p), "%s/pins", fx->dir);
+	assert_int_equal(mic_private_file_open(p, MIC_PRIVATE_NEW, &fd, why,
+	    sizeof(why)), MIC_OK);
+	close(fd);
+	assert_int_equal(mode_of(p), 0600);
+	assert_int_equal(mic_private_file_open(p, MIC_PRIVATE_NEW, &fd, why,
+	    sizeof(why)), MIC_ERR_EXISTS);
+	assert_int_equal(fd, -1);
+	assert_int_equal(chmod(p, 0666), 0);
+	assert_int_equal(mic_private_file_open(p, 0, &fd, why, sizeof(why)),
+	    MIC_ERR_KEY_PERMISSIONS);
+	assert_int_equal(fd, -1);
+	unlink(p);
+	assert_int_equal(symlink("/dev/null", p), 0);
+	assert_int_equal(mic_private_file_open(p, 0, &fd, why, sizeof(why)),
+	    MIC_ERR_KEY_PERMISSIONS);
+	assert_non_null(strstr(why, "symbolic link"));
+	unlink(p);
+}
+
+struct pin_walk {
+	size_t n, with_pin;
+	int64_t last;
+};
+
+static int
+on_pin(const mic_journal_pin *p, void *arg)
+{
+	struct pin_walk *w = arg;
+
+	w->n++;
+	w->with_pin += p->pin_cms != NULL;
+	w->last = p->attempt;
+	return 0;
+}
+
+/*
+ * The sealed PIN is written with the issued record or not at all; a
+ * refused card keeps none; the schema refuses a PIN for a card not
+ * issued, and any change or deletion of one; issued cards without one
+ * are listed.
+ */
+static void
+test_pin_record(void **state)
+{
+	struct fixture *fx = *state;
+	char id[MIC_APP_ID_MAX + 1], id2[MIC_APP_ID_MAX + 1];
+	uint8_t chip3[MIC_CHIP_SERIAL_LEN];
+	static const uint8_t blob[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+	struct pin_walk w = { 0, 0, 0 };
+	mic_journal_t *j = NULL;
+	int64_t a = 0, b = 0, c = 0;
+
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	enqueue_apps(j, 0, 3);
+	assert_int_equal(mic_journal_claim(j, "r1", id), MIC_OK);
+	assert_int_equal(mic_journal_attempt_begin(j, id, chip1, "r1", &a),
+	    MIC_OK);
+	assert_int_equal(mic_journal_attempt_issued_pin(j, a,
+	    "320100D1560000011100000000000001", "A00000001", NULL, 0),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(mic_journal_attempt_issued_pin(j, a,
+	    "320100D1560000011100000000000001", "A00000001", blob,
+	    sizeof(blob)), MIC_OK);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM pin p JOIN "
+	    "attempt a ON a.id = p.attempt WHERE a.outcome = 'issued'"), 1);
+	/* A second card under the same card id: refused, and no PIN kept
+	 * for the void card. */
+	assert_int_equal(mic_journal_claim(j, "r2", id2), MIC_OK);
+	chip_n(3, chip3);
+	assert_int_equal(mic_journal_attempt_begin(j, id2, chip3, "r2", &b),
+	    MIC_OK);
+	assert_int_equal(mic_journal_attempt_issued_pin(j, b,
+	    "320100D1560000011100000000000001", "A00000002", blob,
+	    sizeof(blob)), MIC_ERR_DUPLICATE);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM pin"), 1);
+	/* Issued the old way, without a PIN: listed as missing. */
+	assert_int_equal(mic_journal_claim(j, "r2", id2), MIC_OK);
+	assert_int_equal(mic_journal_attempt_begin(j, id2, chip2, "r2", &c),
+	    MIC_OK);
+	assert_int_equal(mic_journal_attempt_issued(j, c,
+	    "320100D1560000011100000000000003", "A00000003"), MIC_OK);
+	assert_int_equal(mic_journal_pins(j, 0, on_pin, &w), MIC_OK);
+	assert_int_equal(w.n, 2);
+	assert_int_equal(w.with_pin, 1);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(mic_journal_pins(j, 1, on_pin, &w), MIC_OK);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(w.with_pin, 0);
+	assert_int_equal(w.last, c);
+	/* Behind the API's back: no PIN for a failed attempt, no second
+	 * PIN, no change, no deletion. */
+	assert_int_not_equal(sql_exec(fx->path, "INSERT INTO pin VALUES "
+	    "(2, x'01')"), SQLITE_OK);
+	assert_int_not_equal(sql_exec(fx->path, "INSERT INTO pin VALUES "
+	    "(1, x'01')"), SQLITE_OK);
+	assert_int_not_equal(sql_exec(fx->path, "UPDATE pin SET cms = x'02'"),
+	    SQLITE_OK);
+	assert_int_not_equal(sql_exec(fx->path, "DELETE FROM pin"), SQLITE_OK);
+	mic_journal_free(&j);
+}
+
+/*
+ * Killed (MIC_FAULT) with the issued record and the PIN written but not
+ * committed: neither is there; the attempt is recovered as interrupted,
+ * so the card is voided and no card is issued without its PIN.
+ */
+static void
+test_pin_kill_before_commit(void **state)
+{
+	struct fixture *fx = *state;
+	static const uint8_t blob[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+	char id[MIC_APP_ID_MAX + 1];
+	mic_journal_t *j = NULL;
+	size_t interrupted = 0;
+	int64_t a = 0;
+	int status;
+	pid_t pid;
+
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	enqueue_apps(j, 0, 1);
+	assert_int_equal(mic_journal_claim(j, "r1", id), MIC_OK);
+	assert_int_equal(mic_journal_attempt_begin(j, id, chip1, "r1", &a),
+	    MIC_OK);
+	mic_journal_free(&j);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		setenv("MIC_FAULT", "journal-before-commit", 1);
+		if (mic_journal_open(&j, fx->path) == MIC_OK)
+			(void)mic_journal_attempt_issued_pin(j, a,
+			    "320100D1560000011100000000000001", "A00000001",
+			    blob, sizeof(blob));
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM pin"), 0);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM attempt "
+	    "WHERE outcome = 'issued'"), 0);
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	assert_int_equal(mic_journal_recover(j, &interrupted), MIC_OK);
+	assert_int_equal(interrupted, 1);
+	mic_journal_free(&j);
+}
+
+/* A version 1 journal migrates; its issued cards show without a PIN. */
+static void
+test_migrate_v1(void **state)
+{
+	struct fixture *fx = *state;
+	char id[MIC_APP_ID_MAX + 1];
+	struct pin_walk w = { 0, 0, 0 };
+	mic_journal_t *j = NULL;
+	int64_t a = 0;
+
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	enqueue_apps(j, 0, 2);
+	assert_int_equal(mic_journal_claim(j, "r1", id), MIC_OK);
+	assert_int_equal(mic_journal_attempt_begin(j, id, chip1, "r1", &a),
+	    MIC_OK);
+	assert_int_equal(mic_journal_attempt_issued(j, a,
+	    "320100D1560000011100000000000001", "A00000001"), MIC_OK);
+	mic_journal_free(&j);
+	/* What version 1 had: no pin table. */
+	assert_int_equal(sql_exec(fx->path, "DROP TRIGGER pin_keep; "
+	    "DROP TRIGGER pin_final; DROP TRIGGER pin_issued; DROP TABLE pin; "
+	    "PRAGMA user_version = 1"), SQLITE_OK);
+	assert_int_equal(mic_journal_open(&j, fx->path), MIC_OK);
+	assert_int_equal(sql_int(fx->path, "PRAGMA user_version"),
+	    MIC_JOURNAL_VERSION);
+	assert_int_equal(mic_journal_pins(j, 1, on_pin, &w), MIC_OK);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(w.last, a);
+	mic_journal_free(&j);
+}
+
 int
 main(void)
 {
@@ -887,6 +1139,14 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chip_history, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_private_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pin_record, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pin_kill_before_commit,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1306,6 +1306,135 @@ test_reader_down(void **state)
 	hopper_free(h);
 }
 
+/*
+ * One reader of two stops mid-run: the other finishes the queue, so the
+ * run ends MIC_OK, but the line says a reader went down (mic perso exits
+ * 1 on it, issue 10).
+ */
+static void
+test_one_reader_down(void **state)
+{
+	struct fx *f = *state;
+	struct hopper *h0 = hopper_new("d0"), *h1 = hopper_new("d1");
+
+	simple_batch(f, "D", 4);
+	h0->limit = 1;
+	assert_int_equal(mic_perso_line_add_reader_ops(f->line, "reader 0",
+	    &hopper_ops, h0), MIC_OK);
+	assert_int_equal(mic_perso_line_add_reader_ops(f->line, "reader 1",
+	    &hopper_ops, h1), MIC_OK);
+	assert_int_equal(mic_perso_line_readers_down(f->line), 0);
+	assert_int_equal(mic_perso_line_run(f->line), MIC_OK);
+	assert_int_equal(count_events(f->evs, MIC_PERSO_EV_ISSUED, NULL), 4);
+	assert_int_equal(count_events(f->evs, MIC_PERSO_EV_READER_DOWN, NULL),
+	    1);
+	assert_int_equal(mic_perso_line_readers_down(f->line), 1);
+	/* A run where all goes well clears it. */
+	h0->limit = 0;
+	assert_int_equal(mic_perso_line_run(f->line), MIC_OK);
+	assert_int_equal(mic_perso_line_readers_down(f->line), 0);
+	hopper_free(h0);
+	hopper_free(h1);
+}
+
+struct sealed {
+	const struct events *evs;
+	mic_pin_mailer_t *pm;
+	size_t n, matched;
+};
+
+static int
+on_sealed(const mic_journal_pin *p, void *arg)
+{
+	struct sealed *w = arg;
+	char pin[MIC_TRANSPORT_PIN_LEN + 1];
+	size_t i;
+
+	w->n++;
+	if (p->pin_cms == NULL || mic_pin_mailer_unseal(w->pm, p->pin_cms,
+	    p->pin_cms_len, p->card_id, pin) != MIC_OK)
+		return 0;
+	for (i = 0; i < w->evs->n; i++)
+		if (w->evs->ev[i].kind == MIC_PERSO_EV_ISSUED &&
+		    strcmp(w->evs->ev[i].card_id, p->card_id) == 0 &&
+		    strcmp(w->evs->ev[i].pin, pin) == 0)
+			w->matched++;
+	return 0;
+}
+
+/*
+ * Every issued card's transport PIN is in the journal, sealed to the PIN
+ * mailer: it opens with the PIN mailer's key to the PIN the event gave,
+ * and not with another key.
+ */
+static void
+test_pins_sealed(void **state)
+{
+	struct fx *f = *state;
+	struct hopper *h = hopper_new("s0");
+	struct sealed w = { f->evs, NULL, 0, 0 };
+	mic_journal_t *j = NULL;
+	char cert[512], key[512], other[512];
+	char pin[MIC_TRANSPORT_PIN_LEN + 1];
+	uint8_t *cms = NULL;
+	size_t len = 0, i;
+
+	simple_batch(f, "S", 3);
+	assert_int_equal(mic_perso_line_add_reader_ops(f->line, "reader 0",
+	    &hopper_ops, h), MIC_OK);
+	assert_int_equal(mic_perso_line_run(f->line), MIC_OK);
+	snprintf(cert, sizeof(cert), "%s/pin-mailer/cert.pem", P->dir);
+	snprintf(key, sizeof(key), "file:%s/pin-mailer/key.pem", P->dir);
+	snprintf(other, sizeof(other), "file:%s/ds/key.pem", P->dir);
+	assert_int_equal(mic_pin_mailer_open(&w.pm, cert, other),
+	    MIC_ERR_MISMATCH);
+	assert_int_equal(mic_pin_mailer_open(&w.pm, cert, key), MIC_OK);
+	assert_int_equal(mic_journal_open(&j, f->journal), MIC_OK);
+	assert_int_equal(mic_journal_pins(j, 0, on_sealed, &w), MIC_OK);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.matched, 3);
+	w.n = 0;
+	assert_int_equal(mic_journal_pins(j, 1, on_sealed, &w), MIC_OK);
+	assert_int_equal(w.n, 0);
+	/* Another card's PIN (moved between rows): refused. A changed
+	 * byte: refused, or (in the few fields CMS does not authenticate,
+	 * such as the inner content type) the right PIN; never a wrong
+	 * one. */
+	assert_int_equal(mic_pin_mailer_seal(w.pm, "CARD-A", "123456", &cms,
+	    &len), MIC_OK);
+	assert_int_equal(mic_pin_mailer_unseal(w.pm, cms, len, "CARD-A", pin),
+	    MIC_OK);
+	assert_string_equal(pin, "123456");
+	assert_int_equal(mic_pin_mailer_unseal(w.pm, cms, len, "CARD-B", pin),
+	    MIC_ERR_MISMATCH);
+	assert_int_equal(pin[0], '\0');
+	for (i = 0; i < len; i++) {
+		cms[i] ^= 0x01;
+		if (mic_pin_mailer_unseal(w.pm, cms, len, "CARD-A", pin) ==
+		    MIC_OK)
+			assert_string_equal(pin, "123456");
+		else
+			assert_int_equal(pin[0], '\0');
+		cms[i] ^= 0x01;
+		/* The ciphertext ("CARD-A 123456", 13 bytes) and the
+		 * GCM tag (16) end the message: a change there is always
+		 * refused. */
+		if (i + 13 + 2 + 16 >= len) {
+			cms[i] ^= 0x80;
+			assert_int_not_equal(mic_pin_mailer_unseal(w.pm, cms,
+			    len, "CARD-A", pin), MIC_OK);
+			cms[i] ^= 0x80;
+		}
+	}
+	free(cms);
+	assert_int_equal(mic_pin_mailer_seal(w.pm, "CARD-A", "12345", &cms,
+	    &len), MIC_ERR_INVALID_ARGUMENT);
+	assert_null(cms);
+	mic_journal_free(&j);
+	mic_pin_mailer_free(&w.pm);
+	hopper_free(h);
+}
+
 int
 main(void)
 {
@@ -1324,6 +1453,10 @@ main(void)
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rejected_without_card,
 		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_one_reader_down, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_pins_sealed, fx_setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reader_down, fx_setup,
 		    fx_teardown),
 	};

@@ -36,6 +36,9 @@ perso_usage(FILE *f)
 	    "                 [--serial-base N] [--max-attempts N]\n"
 	    "                 [--issue-date YYYYMMDD] [--years N]\n"
 	    "                 [--no-recover] [--json] [-q]\n"
+	    "       mic perso --check --batch FILE [--journal FILE.db] [-q]\n"
+	    "       mic perso pins export --journal FILE.db --pki DIR\n"
+	    "                 [--key URI] --out FILE|-\n"
 	    "\n"
 	    "Personalize blank cards for the approved applications of a batch\n"
 	    "(JSON Lines, docs/issuance.md) on one or several readers at once.\n"
@@ -56,9 +59,11 @@ perso_usage(FILE *f)
 	    "                      a pkcs11: URI, instead of DIR's (the token PIN\n"
 	    "                      from the URI's pin-source or MIC_PKCS11_PIN)\n"
 	    "  --ds-key URI        likewise for the document signer\n"
-	    "  --pin-mailer FILE   where the transport PINs go, one JSON line per\n"
-	    "                      card, mode 0600, appended (default: the\n"
-	    "                      journal's name with .pins.jsonl)\n"
+	    "  --pin-mailer FILE   also write the transport PINs in clear, one JSON\n"
+	    "                      line per card, mode 0600, appended (default:\n"
+	    "                      the journal's name with .pins.jsonl; the\n"
+	    "                      journal keeps every PIN sealed to DIR's PIN\n"
+	    "                      mailer key, see 'pins export')\n"
 	    "  --bureau-code NNN   the card bureau's code (default 000)\n"
 	    "  --serial-base N     bureau serials are N + the attempt's number\n"
 	    "  --max-attempts N    card attempts before an application is\n"
@@ -69,12 +74,22 @@ perso_usage(FILE *f)
 	    "                      a second process on the same journal\n"
 	    "  --json              the summary as JSON on standard output\n"
 	    "  -q                  no progress, only the summary\n"
+	    "  --check             only check the batch: no reader, PKI or card;\n"
+	    "                      with --journal, also against the holders and\n"
+	    "                      applications already in it (nothing written)\n"
+	    "\n"
+	    "'pins export' writes every issued card's transport PIN from the\n"
+	    "journal, unsealed with the PIN mailer's key (DIR/pin-mailer/key.pem\n"
+	    "or --key), to a new file of mode 0600, one JSON line per card.\n"
 	    "\n"
 	    "Ctrl-C stops after the cards in the readers; a second one stops at\n"
 	    "once (the next run ends that card's attempt as interrupted).\n"
-	    "Exit status: 0 every application issued; 3 done, but some batch\n"
-	    "lines or applications were rejected (listed); 1 stopped before the\n"
-	    "end or failed; 2 bad usage.\n",
+	    "Exit status: 0 every application issued (--check: every line\n"
+	    "valid; pins export: every PIN written); 1 stopped before the end,\n"
+	    "a reader stopped, or failed (--check: a line is bad); 2 bad usage,\n"
+	    "--issue-date and --bureau-code included; 3 done, but some batch\n"
+	    "lines or applications were rejected, or issued cards have no PIN\n"
+	    "record (listed).\n",
 	    MIC_PERSO_ATTEMPTS_DEFAULT, MIC_PERSO_YEARS_DEFAULT);
 }
 
@@ -84,7 +99,7 @@ struct opts {
 	const char *issue_date;
 	unsigned long serial_base, max_attempts, years;
 	int have_serial_base, have_max_attempts, have_years;
-	int no_recover, json, quiet;
+	int no_recover, json, quiet, check;
 };
 
 /* What the run saw, for the progress line and the summary. */
@@ -94,7 +109,7 @@ struct run {
 	int tty;
 	int bar_shown;
 	size_t total;            /* applications open at the start */
-	size_t issued, failed, rejected, set_aside;
+	size_t issued, failed, rejected, set_aside, readers_down;
 	double t0;
 	json_t *errors;          /* --json: the batch's bad lines */
 	int pin_write_failed;
@@ -264,8 +279,10 @@ on_event(const mic_perso_event *ev, void *arg)
 		    ev->chip_serial, ev->reason);
 		break;
 	case MIC_PERSO_EV_READER_DOWN:
-		say(r, "reader %s stopped: %s", ev->reader,
-		    mic_strerror(ev->rc));
+		r->readers_down++;
+		say(r, "reader %s stopped: %s%s%s", ev->reader,
+		    mic_strerror(ev->rc), ev->reason != NULL ? ": " : "",
+		    ev->reason != NULL ? ev->reason : "");
 		break;
 	}
 	show_bar(r);
@@ -374,16 +391,89 @@ on_failure(const mic_journal_failure *f, void *arg)
 	return 0;
 }
 
+/* The clear PIN file: 0600, never through a symlink, never another's. */
 static int
 open_pin_mailer(const struct opts *o, char *path, size_t cap)
 {
+	char why[512];
+	int fd;
+	mic_rc rc;
+
 	if (o->pin_mailer != NULL)
 		snprintf(path, cap, "%s", o->pin_mailer);
 	else if ((size_t)snprintf(path, cap, "%s.pins.jsonl", o->journal) >=
-	    cap)
+	    cap) {
+		fprintf(stderr, "mic perso: the PIN mailer file's name is too "
+		    "long\n");
 		return -1;
-	/* 0600 from the first byte: transport PINs are secrets. */
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	}
+	if ((rc = mic_private_file_open(path, 0, &fd, why, sizeof(why))) !=
+	    MIC_OK) {
+		fprintf(stderr, "mic perso: the PIN mailer file: %s\n", why);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The batch, opened before anything is created: a path that cannot be
+ * read is named with the system's reason, and no journal or PIN file is
+ * left behind for a typo.
+ */
+static int
+open_batch(const char *path, mic_batch_t **batch, FILE **fpp)
+{
+	struct stat st;
+	FILE *fp;
+	mic_rc rc;
+
+	*fpp = NULL;
+	if (strcmp(path, "-") == 0) {
+		if ((rc = mic_batch_open_fp(batch, stdin)) != MIC_OK)
+			return tool_fail("perso", "standard input", rc);
+		return 0;
+	}
+	if ((fp = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "mic perso: cannot read the batch %s: %s\n",
+		    path, strerror(errno));
+		return 1;
+	}
+	if (fstat(fileno(fp), &st) != 0 || S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "mic perso: cannot read the batch %s: %s\n",
+		    path, strerror(S_ISDIR(st.st_mode) ? EISDIR : errno));
+		fclose(fp);
+		return 1;
+	}
+	if ((rc = mic_batch_open_fp(batch, fp)) != MIC_OK) {
+		fclose(fp);
+		return tool_fail("perso", path, rc);
+	}
+	/* mic_batch_free() leaves a caller's FILE alone: closed by us. */
+	*fpp = fp;
+	return 0;
+}
+
+/* A real calendar date, YYYYMMDD. */
+static int
+date_ok(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
+	int y, m, d, i;
+
+	for (i = 0; i < 8; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	if (s[8] != '\0')
+		return 0;
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	m = (s[4] - '0') * 10 + (s[5] - '0');
+	d = (s[6] - '0') * 10 + (s[7] - '0');
+	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return 0;
+	return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 ||
+	    y % 400 == 0));
 }
 
 static int
@@ -406,6 +496,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "no-recover", no_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -426,8 +517,24 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'I': o->issuer_key = optarg; break;
 		case 'D': o->ds_key = optarg; break;
 		case 'P': o->pin_mailer = optarg; break;
-		case 'B': o->bureau_code = optarg; break;
-		case 'd': o->issue_date = optarg; break;
+		case 'B':
+			if (strlen(optarg) != 3 || strspn(optarg,
+			    "0123456789") != 3) {
+				fprintf(stderr, "mic perso: bad --bureau-code "
+				    "'%s' (three digits)\n", optarg);
+				return EXIT_USAGE;
+			}
+			o->bureau_code = optarg;
+			break;
+		case 'd':
+			if (!date_ok(optarg)) {
+				fprintf(stderr, "mic perso: bad --issue-date "
+				    "'%s' (a real date, YYYYMMDD)\n", optarg);
+				return EXIT_USAGE;
+			}
+			o->issue_date = optarg;
+			break;
+		case 'C': o->check = 1; break;
 		case 'S':
 			if (parse_ulong(optarg, MIC_PERSO_SERIAL_MAX,
 			    &o->serial_base) != 0) {
@@ -473,9 +580,16 @@ parse_opts(int argc, char **argv, struct opts *o)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || o->journal == NULL || o->pki == NULL) {
-		fprintf(stderr, "mic perso: %s\n", optind != argc ?
-		    "unexpected argument" : "--journal and --pki are required");
+	if (optind != argc) {
+		fprintf(stderr, "mic perso: unexpected argument '%s'\n",
+		    argv[optind]);
+		perso_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o->check ? o->batch == NULL : o->journal == NULL ||
+	    o->pki == NULL) {
+		fprintf(stderr, "mic perso: %s\n", o->check ? "--check needs "
+		    "--batch" : "--journal and --pki are required");
 		perso_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -496,12 +610,13 @@ key_uri(const char *arg, char *buf, size_t cap)
 static mic_rc
 setup_cfg(const struct opts *o, mic_perso_cfg_t **cfg)
 {
-	char uri[4096];
+	char uri[4096], why[1024];
 	mic_rc rc;
 
-	if ((rc = mic_perso_cfg_load(cfg, o->pki, o->terminal)) != MIC_OK) {
+	if ((rc = mic_perso_cfg_load_ex(cfg, o->pki, o->terminal, why,
+	    sizeof(why))) != MIC_OK) {
 		fprintf(stderr, "mic perso: the bureau's PKI %s (terminal %s): "
-		    "%s\n", o->pki, o->terminal, mic_strerror(rc));
+		    "%s\n", o->pki, o->terminal, why);
 		return rc;
 	}
 	if (o->issuer_key != NULL && (rc = mic_perso_cfg_set_key(*cfg,
@@ -546,7 +661,7 @@ setup_cfg(const struct opts *o, mic_perso_cfg_t **cfg)
 static void
 summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
     const mic_journal_stats *js, mic_perso_line_t *line, size_t interrupted,
-    const char *pin_path, mic_rc run_rc)
+    const char *pin_path, mic_rc run_rc, size_t no_pin)
 {
 	const struct opts *o = r->o;
 	double el = now_s() - r->t0;
@@ -574,7 +689,14 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 		    "attempts, %zu failed\n", js->issued, js->rejected, left,
 		    js->queued, js->in_progress, js->failed_retryable,
 		    js->attempts, js->attempts_failed);
-		fprintf(stderr, "PINs:     %s\n", pin_path);
+		fprintf(stderr, "PINs:     sealed in the journal ('mic perso "
+		    "pins export'); in clear in %s\n", pin_path);
+		if (no_pin > 0)
+			fprintf(stderr, "PINs:     %zu issued card(s) have no "
+			    "PIN record (listed at the start)\n", no_pin);
+		if (r->readers_down > 0)
+			fprintf(stderr, "readers:  %zu stopped during the run "
+			    "(said above); check them\n", r->readers_down);
 		if (js->attempts_failed > 0) {
 			fprintf(stderr, "failed attempts (void these cards):\n");
 			(void)mic_perso_line_failures(line, on_failure, &w);
@@ -586,8 +708,9 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 	}
 	w.arr = json_array();
 	(void)mic_perso_line_failures(line, on_failure, &w);
-	out = json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:f, s:f}, "
-	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:b, s:s, s:s}",
+	out = json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:f, s:f, s:I}, "
+	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:b, s:s, "
+	    "s:s}",
 	    "batch", loaded ? json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}",
 	    "lines", (json_int_t)ls->lines, "valid", (json_int_t)ls->valid,
 	    "bad", (json_int_t)ls->bad, "queued", (json_int_t)ls->queued,
@@ -597,14 +720,15 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 	    (json_int_t)r->failed, "rejected", (json_int_t)r->rejected,
 	    "recovered_interrupted", (json_int_t)interrupted, "seconds", el,
 	    "cards_per_hour", el > 0 ? r->issued * 3600.0 / el : 0.0,
+	    "readers_down", (json_int_t)r->readers_down,
 	    "journal", "queued", (json_int_t)js->queued, "in_progress",
 	    (json_int_t)js->in_progress, "issued", (json_int_t)js->issued,
 	    "failed_retryable", (json_int_t)js->failed_retryable, "rejected",
 	    (json_int_t)js->rejected, "attempts", (json_int_t)js->attempts,
 	    "attempts_failed", (json_int_t)js->attempts_failed, "left",
-	    (json_int_t)left,
+	    (json_int_t)left, "issued_without_pin", (json_int_t)no_pin,
 	    "failures", w.arr,
-	    "complete", left == 0 && run_rc == MIC_OK,
+	    "complete", left == 0 && run_rc == MIC_OK && r->readers_down == 0,
 	    "pin_mailer", pin_path,
 	    "stopped", run_rc == MIC_OK ? "" : mic_strerror_name(run_rc));
 	if (out != NULL && (s = json_dumps(out, JSON_INDENT(2))) != NULL) {
@@ -614,6 +738,334 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 	json_decref(out);
 }
 
+/* Say what a journal failure was, in SQLite's words. */
+static void
+journal_fail(mic_perso_line_t *line, const char *what, mic_rc rc)
+{
+	const char *why = mic_perso_line_journal_errmsg(line);
+
+	if (rc == MIC_ERR_JOURNAL && why[0] != '\0')
+		fprintf(stderr, "mic perso: %s: the journal (SQLite) failed: "
+		    "%s\n", what, why);
+	else
+		tool_fail("perso", what, rc);
+}
+
+struct missing_walk {
+	size_t n;
+	json_t *arr;
+	int print;
+};
+
+static int
+on_missing_pin(const mic_journal_pin *p, void *arg)
+{
+	struct missing_walk *w = arg;
+
+	w->n++;
+	if (w->print)
+		fprintf(stderr, "  attempt %lld: %s, card %s, chip %s\n",
+		    (long long)p->attempt, p->app_id, p->card_number,
+		    p->chip_serial);
+	if (w->arr != NULL)
+		json_array_append_new(w->arr, json_pack("{s:I, s:s, s:s, s:s}",
+		    "attempt", (json_int_t)p->attempt, "application_id",
+		    p->app_id, "card_number", p->card_number, "chip_serial",
+		    p->chip_serial));
+	return 0;
+}
+
+/*
+ * Issued cards without a PIN record (a journal from before PINs were
+ * kept in it): their holders need a PIN set at the bank. Listed at every
+ * run, so that a resume never passes over them.
+ */
+static size_t
+report_missing_pins(const char *journal, int quiet, json_t *arr)
+{
+	struct missing_walk w = { 0, arr, 0 };
+	mic_journal_t *j = NULL;
+	char why[512];
+
+	if (mic_journal_open_ex(&j, journal, why, sizeof(why)) != MIC_OK)
+		return 0;
+	if (mic_journal_pins(j, 1, on_missing_pin, &w) == MIC_OK && w.n > 0 &&
+	    !quiet) {
+		fprintf(stderr, "mic perso: %zu issued card(s) have no transport "
+		    "PIN record; their holders need a PIN set at the bank:\n",
+		    w.n);
+		w.n = 0;
+		w.print = 1;
+		w.arr = NULL;
+		(void)mic_journal_pins(j, 1, on_missing_pin, &w);
+	}
+	mic_journal_free(&j);
+	return w.n;
+}
+
+/* mic perso --check: the batch alone, or against a journal. */
+static int
+perso_check(const struct opts *o)
+{
+	mic_batch_t *batch = NULL;
+	mic_application_t *app = NULL;
+	mic_journal_t *j = NULL;
+	mic_batch_error err;
+	FILE *fp = NULL;
+	char why[1024];
+	size_t valid = 0, bad = 0, refused = 0;
+	int ret = 1;
+	mic_rc rc;
+
+	if (o->journal != NULL) {
+		/* Checking must not create a journal. */
+		rc = mic_private_file_check(o->journal, why, sizeof(why));
+		if (rc == MIC_ERR_NOT_FOUND) {
+			fprintf(stderr, "mic perso: --journal %s: %s\n",
+			    o->journal, strerror(ENOENT));
+			return 1;
+		}
+		if (rc != MIC_OK) {
+			fprintf(stderr, "mic perso: %s\n", why);
+			return 1;
+		}
+	}
+	if (open_batch(o->batch, &batch, &fp) != 0)
+		return 1;
+	if (o->journal != NULL) {
+		if ((rc = mic_journal_open_ex(&j, o->journal, why,
+		    sizeof(why))) != MIC_OK) {
+			fprintf(stderr, "mic perso: the journal %s\n", why);
+			goto out;
+		}
+		/* Every line enqueued as the line would, then all rolled
+		 * back: the journal's own rules decide, nothing is kept. */
+		if ((rc = mic_journal_bulk_begin(j)) != MIC_OK) {
+			fprintf(stderr, "mic perso: the journal %s: %s\n",
+			    o->journal, mic_journal_errmsg(j)[0] ?
+			    mic_journal_errmsg(j) : mic_strerror(rc));
+			goto out;
+		}
+	}
+	for (;;) {
+		rc = mic_batch_next(batch, &app, &err);
+		if (rc == MIC_ERR_NOT_FOUND)
+			break;
+		if (rc == MIC_ERR_BATCH_LINE) {
+			bad++;
+			if (!o->quiet)
+				fprintf(stderr, "%s\n", err.message);
+			continue;
+		}
+		if (rc != MIC_OK) {
+			fprintf(stderr, "mic perso: reading the batch %s: %s\n",
+			    o->batch, mic_strerror(rc));
+			goto out;
+		}
+		valid++;
+		if (j != NULL) {
+			rc = mic_journal_enqueue_app(j, app);
+			if (rc == MIC_ERR_LIVE_CARD || rc == MIC_ERR_DUPLICATE) {
+				refused++;
+				if (!o->quiet)
+					fprintf(stderr, "line %zu: "
+					    "application_id: %s: %s\n",
+					    mic_application_line(app),
+					    mic_application_id(app),
+					    rc == MIC_ERR_LIVE_CARD ? "the "
+					    "holder already has a live card" :
+					    "in the journal with another ID "
+					    "number or other data");
+			} else if (rc != MIC_OK) {
+				fprintf(stderr, "mic perso: the journal %s: "
+				    "%s\n", o->journal,
+				    mic_journal_errmsg(j)[0] ?
+				    mic_journal_errmsg(j) : mic_strerror(rc));
+				mic_application_free(&app);
+				goto out;
+			}
+		}
+		mic_application_free(&app);
+	}
+	if (mic_batch_bom(batch))
+		fprintf(stderr, "mic perso: warning: %s begins with a UTF-8 byte "
+		    "order mark (EF BB BF); it was skipped\n", o->batch);
+	if (valid + bad == 0)
+		fprintf(stderr, "mic perso: warning: %s is an empty batch: no "
+		    "application in it\n", o->batch);
+	if (!o->quiet)
+		fprintf(stderr, "%s: %zu lines, %zu valid, %zu bad%s", o->batch,
+		    mic_batch_lines(batch), valid, bad, j != NULL ? "" : "\n");
+	if (!o->quiet && j != NULL)
+		fprintf(stderr, ", %zu refused by the journal\n", refused);
+	ret = bad + refused == 0 ? 0 : 1;
+out:
+	if (j != NULL)
+		(void)mic_journal_bulk_end(j, 0);
+	mic_journal_free(&j);
+	mic_batch_free(&batch);
+	if (fp != NULL)
+		fclose(fp);
+	return ret;
+}
+
+struct export_walk {
+	mic_pin_mailer_t *pm;
+	int fd;
+	size_t written, missing, failed;
+};
+
+/* One JSON line, as the PIN mailer file has it; the PIN wiped after. */
+static int
+on_export(const mic_journal_pin *p, void *arg)
+{
+	struct export_walk *w = arg;
+	char pin[MIC_TRANSPORT_PIN_LEN + 1], line[1024];
+	mic_rc rc;
+	int k;
+
+	if (p->pin_cms == NULL) {
+		w->missing++;
+		fprintf(stderr, "mic perso: no PIN record for attempt %lld (%s, "
+		    "card %s): its holder needs a PIN set at the bank\n",
+		    (long long)p->attempt, p->app_id, p->card_number);
+		return 0;
+	}
+	if ((rc = mic_pin_mailer_unseal(w->pm, p->pin_cms, p->pin_cms_len,
+	    p->card_id, pin)) != MIC_OK) {
+		w->failed++;
+		if (rc == MIC_ERR_MISMATCH)
+			fprintf(stderr, "mic perso: attempt %lld (%s): the sealed "
+			    "PIN is another card's: the journal was changed\n",
+			    (long long)p->attempt, p->app_id);
+		else
+			fprintf(stderr, "mic perso: attempt %lld (%s): the PIN "
+			    "does not open with this key: %s\n",
+			    (long long)p->attempt, p->app_id, mic_strerror(rc));
+		return 0;
+	}
+	k = snprintf(line, sizeof(line), "{\"application_id\":\"%s\","
+	    "\"card_number\":\"%s\",\"card_id\":\"%s\",\"chip_serial\":"
+	    "\"%s\",\"transport_pin\":\"%s\"}\n", p->app_id, p->card_number,
+	    p->card_id, p->chip_serial, pin);
+	explicit_bzero(pin, sizeof(pin));
+	if (k < 0 || (size_t)k >= sizeof(line) ||
+	    write(w->fd, line, (size_t)k) != (ssize_t)k) {
+		explicit_bzero(line, sizeof(line));
+		w->failed++;
+		return 1;
+	}
+	explicit_bzero(line, sizeof(line));
+	w->written++;
+	return 0;
+}
+
+/* mic perso pins export: the print shop's PINs, from the journal. */
+static int
+perso_pins(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "journal", required_argument, NULL, 'j' },
+		{ "pki", required_argument, NULL, 'k' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *journal = NULL, *pki = NULL, *key = NULL, *out = NULL;
+	char cert[4096], uri[4096], why[1024];
+	struct export_walk w = { NULL, -1, 0, 0, 0 };
+	mic_journal_t *j = NULL;
+	int c, ret = 1;
+	mic_rc rc;
+
+	opterr = 0;
+	optind = 1;
+	if (argc < 2 || strcmp(argv[1], "export") != 0) {
+		fprintf(stderr, "usage: mic perso pins export --journal FILE.db "
+		    "--pki DIR [--key URI] --out FILE|-\n");
+		return EXIT_USAGE;
+	}
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': journal = optarg; break;
+		case 'k': pki = optarg; break;
+		case 'K': key = optarg; break;
+		case 'o': out = optarg; break;
+		case 'h':
+			printf("usage: mic perso pins export --journal FILE.db "
+			    "--pki DIR [--key URI] --out FILE|-\n");
+			return 0;
+		default:
+			fprintf(stderr, "mic perso pins export: bad option "
+			    "'%s'\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || journal == NULL || pki == NULL || out == NULL) {
+		fprintf(stderr, "mic perso pins export: --journal, --pki and "
+		    "--out are required\n");
+		return EXIT_USAGE;
+	}
+	if ((size_t)snprintf(cert, sizeof(cert), "%s/pin-mailer/cert.pem",
+	    pki) >= sizeof(cert) || (size_t)(key != NULL ? snprintf(uri,
+	    sizeof(uri), "%s%s", strncmp(key, "pkcs11:", 7) == 0 ||
+	    strncmp(key, "file:", 5) == 0 ? "" : "file:", key) :
+	    snprintf(uri, sizeof(uri), "file:%s/pin-mailer/key.pem", pki)) >=
+	    sizeof(uri)) {
+		fprintf(stderr, "mic perso pins export: path too long\n");
+		return EXIT_USAGE;
+	}
+	if (mic_private_file_check(journal, why, sizeof(why)) ==
+	    MIC_ERR_NOT_FOUND) {
+		fprintf(stderr, "mic perso pins export: --journal %s: %s\n",
+		    journal, strerror(ENOENT));
+		return 1;
+	}
+	if ((rc = mic_pin_mailer_open(&w.pm, cert, uri)) != MIC_OK) {
+		fprintf(stderr, "mic perso pins export: the PIN mailer's key "
+		    "(%s, %s): %s\n", cert, uri + (strncmp(uri, "file:", 5) ==
+		    0 ? 5 : 0), rc == MIC_ERR_NOT_FOUND ? "not found" :
+		    mic_strerror(rc));
+		return 1;
+	}
+	if ((rc = mic_journal_open_ex(&j, journal, why, sizeof(why))) !=
+	    MIC_OK) {
+		fprintf(stderr, "mic perso pins export: the journal %s\n", why);
+		goto done;
+	}
+	if (strcmp(out, "-") == 0)
+		w.fd = STDOUT_FILENO;
+	else if ((rc = mic_private_file_open(out, MIC_PRIVATE_NEW, &w.fd,
+	    why, sizeof(why))) != MIC_OK) {
+		fprintf(stderr, "mic perso pins export: %s\n", why);
+		goto done;
+	}
+	if ((rc = mic_journal_pins(j, 0, on_export, &w)) != MIC_OK) {
+		fprintf(stderr, "mic perso pins export: the journal: %s\n",
+		    mic_journal_errmsg(j)[0] ? mic_journal_errmsg(j) :
+		    mic_strerror(rc));
+		goto done;
+	}
+	if (w.fd != STDOUT_FILENO && fsync(w.fd) != 0) {
+		fprintf(stderr, "mic perso pins export: %s: %s\n", out,
+		    strerror(errno));
+		goto done;
+	}
+	fprintf(stderr, "mic perso pins export: %zu PIN(s) written to %s%s\n",
+	    w.written, strcmp(out, "-") == 0 ? "standard output" : out,
+	    w.missing ? "; some issued cards have no PIN record (above)" : "");
+	ret = w.failed > 0 ? 1 : w.missing > 0 ? EXIT_ATTENTION : 0;
+done:
+	if (w.fd >= 0 && w.fd != STDOUT_FILENO)
+		close(w.fd);
+	mic_journal_free(&j);
+	mic_pin_mailer_free(&w.pm);
+	return ret;
+}
+
 int
 cmd_perso(int argc, char **argv)
 {
@@ -621,17 +1073,23 @@ cmd_perso(int argc, char **argv)
 	struct run r;
 	mic_perso_cfg_t *cfg = NULL;
 	mic_perso_line_t *line = NULL;
+	mic_journal_t *jcheck = NULL;
 	mic_batch_t *batch = NULL;
+	FILE *batch_fp = NULL;
 	mic_perso_load_stats ls;
 	mic_journal_stats js;
 	struct sigaction sa, old_int, old_term;
-	char pin_path[4096] = "";
-	size_t interrupted = 0;
+	char pin_path[4096] = "", why[1024];
+	size_t interrupted = 0, no_pin = 0;
 	int ret, loaded = 0;
 	mic_rc rc, run_rc = MIC_OK;
 
+	if (argc > 1 && strcmp(argv[1], "pins") == 0)
+		return perso_pins(argc - 1, argv + 1);
 	if ((ret = parse_opts(argc, argv, &o)) >= 0)
 		return ret;
+	if (o.check)
+		return perso_check(&o);
 	memset(&r, 0, sizeof(r));
 	memset(&ls, 0, sizeof(ls));
 	r.pins = -1;
@@ -639,8 +1097,17 @@ cmd_perso(int argc, char **argv)
 	r.tty = isatty(STDERR_FILENO);
 	r.t0 = now_s();
 	ret = 1;
+	/* Everything that can be refused before a file is created. */
+	if (o.batch != NULL && open_batch(o.batch, &batch, &batch_fp) != 0)
+		goto out;
 	if (setup_cfg(&o, &cfg) != MIC_OK)
 		goto out;
+	if ((rc = mic_journal_open_ex(&jcheck, o.journal, why,
+	    sizeof(why))) != MIC_OK) {
+		fprintf(stderr, "mic perso: the journal %s\n", why);
+		goto out;
+	}
+	mic_journal_free(&jcheck);
 	if ((rc = mic_perso_line_new(&line, cfg, o.journal)) != MIC_OK) {
 		tool_fail("perso", o.journal, rc);
 		goto out;
@@ -653,40 +1120,38 @@ cmd_perso(int argc, char **argv)
 		(void)mic_perso_line_set_serial_base(line, o.serial_base);
 	if (add_readers(line, o.readers) != 0)
 		goto out;
-	if ((r.pins = open_pin_mailer(&o, pin_path, sizeof(pin_path))) < 0) {
-		fprintf(stderr, "mic perso: cannot open the PIN mailer file "
-		    "%s: %s\n", pin_path, strerror(errno));
+	if ((r.pins = open_pin_mailer(&o, pin_path, sizeof(pin_path))) < 0)
 		goto out;
-	}
 	if (!o.no_recover && (rc = mic_perso_line_recover(line,
 	    &interrupted)) != MIC_OK) {
-		tool_fail("perso", "recovering the journal", rc);
+		journal_fail(line, "recovering the journal", rc);
 		goto out;
 	}
 	if (interrupted > 0 && !o.quiet)
 		fprintf(stderr, "mic perso: %zu card attempt(s) of an earlier "
 		    "run were interrupted; their cards are void (listed at the "
 		    "end) and their applications queued again\n", interrupted);
-	if (o.batch != NULL) {
+	no_pin = report_missing_pins(o.journal, o.quiet, NULL);
+	if (batch != NULL) {
 		if (o.json)
 			r.errors = json_array();
-		rc = strcmp(o.batch, "-") == 0 ? mic_batch_open_fp(&batch,
-		    stdin) : mic_batch_open(&batch, o.batch);
-		if (rc != MIC_OK) {
-			fprintf(stderr, "mic perso: cannot read %s: %s\n",
-			    o.batch, mic_strerror(rc));
-			goto out;
-		}
 		if ((rc = mic_perso_line_enqueue(line, batch, on_bad_line, &r,
 		    &ls)) != MIC_OK) {
-			tool_fail("perso", "loading the batch into the journal",
+			journal_fail(line, "loading the batch into the journal",
 			    rc);
 			goto out;
 		}
 		loaded = 1;
+		if (mic_batch_bom(batch))
+			fprintf(stderr, "mic perso: warning: %s begins with a "
+			    "UTF-8 byte order mark (EF BB BF); it was skipped\n",
+			    o.batch);
+		if (ls.lines == 0 || ls.valid + ls.bad == 0)
+			fprintf(stderr, "mic perso: warning: %s is an empty "
+			    "batch: no application in it\n", o.batch);
 	}
 	if ((rc = mic_perso_line_stats(line, &js)) != MIC_OK) {
-		tool_fail("perso", "reading the journal", rc);
+		journal_fail(line, "reading the journal", rc);
 		goto out;
 	}
 	r.total = js.queued + js.failed_retryable + js.in_progress;
@@ -706,18 +1171,22 @@ cmd_perso(int argc, char **argv)
 	if (g_interrupts > 0 && run_rc == MIC_OK)
 		run_rc = MIC_ERR_CANCELLED;
 	if ((rc = mic_perso_line_stats(line, &js)) != MIC_OK) {
-		tool_fail("perso", "reading the journal", rc);
+		journal_fail(line, "reading the journal", rc);
 		goto out;
 	}
-	summary(&r, &ls, loaded, &js, line, interrupted, pin_path, run_rc);
+	r.readers_down = mic_perso_line_readers_down(line);
+	summary(&r, &ls, loaded, &js, line, interrupted, pin_path, run_rc,
+	    no_pin);
 	if (r.pin_write_failed) {
 		fprintf(stderr, "mic perso: writing %s failed: some transport "
-		    "PINs are lost (the bank can set a new PIN)\n", pin_path);
+		    "PINs are not in it; 'mic perso pins export' has them all "
+		    "from the journal\n", pin_path);
 		ret = 1;
-	} else if (run_rc != MIC_OK ||
+	} else if (run_rc != MIC_OK || r.readers_down > 0 ||
 	    js.queued + js.in_progress + js.failed_retryable > 0) {
 		ret = 1;
-	} else if (ls.bad > 0 || ls.refused > 0 || js.rejected > 0) {
+	} else if (ls.bad > 0 || ls.refused > 0 || js.rejected > 0 ||
+	    no_pin > 0) {
 		ret = EXIT_ATTENTION;
 	} else {
 		ret = 0;
@@ -727,6 +1196,8 @@ out:
 		close(r.pins);
 	json_decref(r.errors);
 	mic_batch_free(&batch);
+	if (batch_fp != NULL)
+		fclose(batch_fp);
 	mic_perso_line_free(&line);
 	mic_perso_cfg_free(&cfg);
 	return ret;

@@ -256,24 +256,78 @@ do_init(struct args *a)
 		return fail(a, a->suite == MIC_SUITE_SM2 &&
 		    rc == MIC_ERR_UNSUPPORTED ? "SM2/SM3 (this OpenSSL lacks "
 		    "them)" : "creating the PKI", rc);
-	printf("%s: root, issuer, ds, card-issuer and terminals/{hospital-pos,"
-	    "pharmacy-pos,bank,agency,bureau}, %s; trust store in %s/trust\n",
+	printf("%s: root, issuer, ds, card-issuer, terminals/{hospital-pos,"
+	    "pharmacy-pos,bank,agency,bureau} and pin-mailer, %s; trust store "
+	    "in %s/trust\n",
 	    a->dir, a->suite == MIC_SUITE_SM2 ? "SM2/SM3" : "P-256/SHA-256",
 	    a->dir);
 	return 0;
 }
 
 static int
+do_pin_mailer(struct args *a)
+{
+	mic_rc rc;
+
+	if ((rc = mic_pki_pin_mailer(a->dir, a->force)) != MIC_OK)
+		return fail(a, "creating the PIN mailer's key pair", rc);
+	printf("%s/pin-mailer: key.pem (0600) and cert.pem, P-256, for sealing "
+	    "transport PINs\n", a->dir);
+	return 0;
+}
+
+/*
+ * After "not found": the first of @p rel (paths under DIR, NULL-ended;
+ * "a|b" means either) that is missing, named, so the user knows which
+ * file to make. 1 when one was named.
+ */
+static int
+name_missing(const struct args *a, const char *what, const char *const *rel)
+{
+	char p[4096], alt[256];
+	const char *bar;
+
+	for (; *rel != NULL; rel++) {
+		snprintf(alt, sizeof(alt), "%s", *rel);
+		if ((bar = strchr(*rel, '|')) != NULL)
+			alt[bar - *rel] = '\0';
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s", a->dir, alt) <
+		    sizeof(p) && access(p, F_OK) == 0)
+			continue;
+		if (bar != NULL && (size_t)snprintf(p, sizeof(p), "%s/%s",
+		    a->dir, bar + 1) < sizeof(p) && access(p, F_OK) == 0)
+			continue;
+		if (bar != NULL)
+			fprintf(stderr, "mic pki %s: %s: %s/%s (or %s) is "
+			    "missing\n", a->verb, what, a->dir, alt, bar + 1);
+		else
+			fprintf(stderr, "mic pki %s: %s: %s/%s is missing\n",
+			    a->verb, what, a->dir, alt);
+		return 1;
+	}
+	return 0;
+}
+
+static int
 create(struct args *a, mic_cert_kind kind)
 {
+	static const char *const need_root[] = { "root/cert.pem",
+		"root/key.pem|root/key.uri", NULL };
+	static const char *const need_issuer[] = { "issuer/cert.pem",
+		"issuer/key.pem|issuer/key.uri", NULL };
 	mic_pki_opts o = pki_opts(a);
 	mic_rc rc;
 	char what[64];
 
 	snprintf(what, sizeof(what), "creating the %s%s", kind_label(kind),
 	    a->suite == MIC_SUITE_SM2 ? " (SM2/SM3)" : "");
-	if ((rc = mic_pki_create(a->dir, kind, &o)) != MIC_OK)
+	if ((rc = mic_pki_create(a->dir, kind, &o)) != MIC_OK) {
+		if (rc == MIC_ERR_NOT_FOUND && kind != MIC_CERT_ROOT &&
+		    name_missing(a, what, kind == MIC_CERT_ISSUER_CA ?
+		    need_root : need_issuer))
+			return 1;
 		return fail(a, what, rc);
+	}
 	if (kind == MIC_CERT_TERMINAL)
 		printf("%s/terminals/%s/cert.pem (%s)\n", a->dir, a->name,
 		    mic_role_name(a->role));
@@ -395,8 +449,17 @@ do_export(struct args *a)
 	mic_rc rc;
 
 	if ((rc = mic_pki_export_terminal(a->dir, a->name, a->out,
-	    a->force)) != MIC_OK)
+	    a->force)) != MIC_OK) {
+		const char *need[] = { "trust/roots/root.pem", NULL, NULL };
+		char term[128];
+
+		snprintf(term, sizeof(term), "terminals/%s/cert.pem", a->name);
+		need[1] = term;
+		if (rc == MIC_ERR_NOT_FOUND && name_missing(a,
+		    "exporting the trust store", need))
+			return 1;
 		return fail(a, "exporting the trust store", rc);
+	}
 	printf("%s: roots/, intermediates/, terminal/\n", a->out);
 	return 0;
 }
@@ -577,7 +640,11 @@ static const struct subverb subverbs[] = {
 	{ "init", do_init, B(OPT_DIR) | B(OPT_SUITE) | B(OPT_FORCE),
 	    B(OPT_DIR), "--dir DIR [--suite p256|sm2] [--force]",
 	    "create a complete test PKI: root, issuer CA, document signer, "
-	    "card issuer, a terminal per role" },
+	    "card issuer, a terminal per role, the PIN mailer's key pair" },
+	{ "pin-mailer", do_pin_mailer, B(OPT_DIR) | B(OPT_FORCE), B(OPT_DIR),
+	    "--dir DIR [--force]",
+	    "create the PIN mailer's key pair (transport PINs are sealed to "
+	    "it in the journal)" },
 	{ "root", do_root, (COMMON & ~B(OPT_CSR)) | B(OPT_SUITE), B(OPT_DIR),
 	    "--dir DIR [--suite p256|sm2] [--name CN] [--key URI] [--days N] "
 	    "[--force]", "create the root CA (self-signed)" },

@@ -6,6 +6,7 @@
  * may lend its own context and card handle instead; those are never released
  * here.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,24 @@ struct pcsc_io {
 	DWORD disposition;     /* for SCardDisconnect at close */
 	uint8_t atr[MIC_ATR_MAX];
 	size_t atr_len;
+	struct mici_pcsc_reader *owner;  /* lent the context; NULL if none */
 };
+
+struct mici_pcsc_reader {
+	SCARDCONTEXT ctx;
+	SCARD_READERSTATE st;      /* kept between waits */
+	char name[MIC_READER_NAME_MAX];
+	_Atomic long long *busy_since;  /* the caller's; may be NULL */
+};
+
+long long
+mici_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 mic_rc
 mic_pcsc_rc(LONG rv)
@@ -150,8 +168,14 @@ pcsc_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	/* DWORD is 32-bit on 64-bit pcsc-lite; clamp rather than truncate. */
 	n = *rsp_len > MAX_BUFFER_SIZE_EXTENDED ? MAX_BUFFER_SIZE_EXTENDED :
 	    (DWORD)*rsp_len;
+	/* A mute card holds SCardTransmit for ever (vpcd has no timeout):
+	 * the owner's thread cannot say so, another can see it. */
+	if (io->owner != NULL && io->owner->busy_since != NULL)
+		atomic_store(io->owner->busy_since, mici_mono_ms());
 	rv = SCardTransmit(io->card, send_pci(io->proto), cmd, (DWORD)cmd_len,
 	    NULL, rsp, &n);
+	if (io->owner != NULL && io->owner->busy_since != NULL)
+		atomic_store(io->owner->busy_since, 0);
 	if (rv != SCARD_S_SUCCESS)
 		return refine_tx_error(io, pcsc_fail(__func__, "SCardTransmit", rv));
 	if (n > *rsp_len) {
@@ -722,3 +746,124 @@ mic_pcsc_wait_removal(const char *reader, unsigned timeout_ms)
 	SCardReleaseContext(ctx);
 	return rc;
 }
+
+/* --- one reader, one context, for a whole run ------------------------- */
+
+mic_rc
+mici_pcsc_reader_new(mici_pcsc_reader **out, const char *name,
+    _Atomic long long *busy_since)
+{
+	mici_pcsc_reader *r;
+	mic_rc rc;
+
+	*out = NULL;
+	if (name == NULL || strlen(name) >= MIC_READER_NAME_MAX)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return MIC_ERR_NOMEM;
+	if ((rc = establish(&r->ctx)) != MIC_OK) {
+		free(r);
+		return rc;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->st.szReader = r->name;
+	r->st.dwCurrentState = SCARD_STATE_UNAWARE;
+	r->busy_since = busy_since;
+	*out = r;
+	return MIC_OK;
+}
+
+void
+mici_pcsc_reader_free(mici_pcsc_reader **rp)
+{
+	if (rp == NULL || *rp == NULL)
+		return;
+	SCardReleaseContext((*rp)->ctx);
+	free(*rp);
+	*rp = NULL;
+}
+
+/* Has the reader's last known state what the caller waits for? */
+static mic_rc
+reader_state_rc(DWORD s, int want_card)
+{
+	if (s & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE |
+	    SCARD_STATE_IGNORE))
+		return MIC_ERR_NO_READER;
+	if (!want_card)
+		return s & SCARD_STATE_PRESENT ? MIC_ERR_TIMEOUT : MIC_OK;
+	if (!(s & SCARD_STATE_PRESENT))
+		return MIC_ERR_TIMEOUT;
+	/* Present without an ATR: a card that does not answer the reset. */
+	return s & SCARD_STATE_MUTE ? MIC_ERR_TX : MIC_OK;
+}
+
+mic_rc
+mici_pcsc_reader_wait(mici_pcsc_reader *r, int want_card, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	long wait = 0;
+	mic_rc rc;
+	LONG rv;
+
+	deadline_in(&deadline, timeout_ms);
+	for (;;) {
+		/*
+		 * The first round asks for a change without waiting, so that
+		 * a state known from the last wait counts at once; later
+		 * rounds wait for a change from the state last seen.
+		 */
+		rv = SCardGetStatusChange(r->ctx, (DWORD)wait, &r->st, 1);
+		if (rv == SCARD_S_SUCCESS) {
+			r->st.dwCurrentState = r->st.dwEventState &
+			    ~SCARD_STATE_CHANGED;
+		} else if (rv != SCARD_E_TIMEOUT) {
+			/* The next wait starts afresh. */
+			r->st.dwCurrentState = SCARD_STATE_UNAWARE;
+			if (rv == SCARD_E_UNKNOWN_READER)
+				return MIC_ERR_NO_READER;
+			return pcsc_fail(__func__, "SCardGetStatusChange", rv);
+		}
+		rc = reader_state_rc(r->st.dwCurrentState, want_card);
+		if (rc != MIC_ERR_TIMEOUT || (wait = ms_left(&deadline)) <= 0)
+			return rc;
+	}
+}
+
+mic_rc
+mici_pcsc_reader_connect(mici_pcsc_reader *r, mic_tx_t **out)
+{
+	struct pcsc_io *io;
+	mic_rc rc;
+	LONG rv;
+
+	*out = NULL;
+	if ((io = calloc(1, sizeof(*io))) == NULL)
+		return MIC_ERR_NOMEM;
+	io->ctx = r->ctx;
+	io->owner = r;
+	rv = SCardConnect(r->ctx, r->name, SCARD_SHARE_SHARED,
+	    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &io->card, &io->proto);
+	if (rv != SCARD_S_SUCCESS) {
+		free(io);
+		return pcsc_fail(__func__, "SCardConnect", rv);
+	}
+	io->own_card = 1;
+	if ((rc = wrap(out, io)) != MIC_OK) {
+		pcsc_close(io);
+		return rc;
+	}
+	return MIC_OK;
+}
+
+void
+mici_pcsc_reader_unpower(mici_pcsc_reader *r)
+{
+	SCARDHANDLE h;
+	DWORD proto = 0;
+
+	if (SCardConnect(r->ctx, r->name, SCARD_SHARE_DIRECT, 0, &h,
+	    &proto) == SCARD_S_SUCCESS)
+		SCardDisconnect(h, SCARD_UNPOWER_CARD);
+}
+

@@ -71,7 +71,9 @@ perso_usage(FILE *f)
 	    "  -q                  no progress, only the summary\n"
 	    "\n"
 	    "Ctrl-C stops after the cards in the readers; a second one stops at\n"
-	    "once (the next run ends that card's attempt as interrupted).\n"
+	    "once (the next run ends that card's attempt as interrupted). A\n"
+	    "reader whose card has not answered for 5 s is then left behind,\n"
+	    "its attempt ended as interrupted (a mute card: void it).\n"
 	    "Exit status: 0 every application issued; 3 done, but some batch\n"
 	    "lines or applications were rejected (listed); 1 stopped before the\n"
 	    "end or failed; 2 bad usage.\n",
@@ -95,6 +97,7 @@ struct run {
 	int bar_shown;
 	size_t total;            /* applications open at the start */
 	size_t issued, failed, rejected, set_aside;
+	size_t unusable, untouched;  /* cards: not readable; left blank */
 	double t0;
 	json_t *errors;          /* --json: the batch's bad lines */
 	int pin_write_failed;
@@ -259,13 +262,21 @@ on_event(const mic_perso_event *ev, void *arg)
 		say(r, "rejected %s: %s", ev->app_id, ev->reason);
 		break;
 	case MIC_PERSO_EV_SET_ASIDE:
-		r->set_aside++;
+		if (!ev->reminder && ev->unusable)
+			r->unusable++;
+		else if (!ev->reminder)
+			r->set_aside++;
 		say(r, "reader %s: take card %s out: %s", ev->reader,
 		    ev->chip_serial, ev->reason);
 		break;
 	case MIC_PERSO_EV_READER_DOWN:
-		say(r, "reader %s stopped: %s", ev->reader,
-		    mic_strerror(ev->rc));
+		say(r, "reader %s stopped: %s", ev->reader, ev->reason != NULL ?
+		    ev->reason : mic_strerror(ev->rc));
+		break;
+	case MIC_PERSO_EV_UNTOUCHED:
+		r->untouched++;
+		say(r, "reader %s: blank card %s stays in the reader, untouched",
+		    ev->reader, ev->chip_serial);
 		break;
 	}
 	show_bar(r);
@@ -569,6 +580,11 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 		    "%zu rejected, %zu cards set aside, %.1f s (%.0f "
 		    "cards/hour)\n", r->issued, r->failed, r->rejected,
 		    r->set_aside, el, el > 0 ? r->issued * 3600.0 / el : 0);
+		fprintf(stderr, "cards:    %zu through the readers: %zu issued, "
+		    "%zu failed (void them), %zu set aside, %zu unusable, %zu "
+		    "left in the readers untouched\n", r->issued + r->failed +
+		    r->set_aside + r->unusable + r->untouched, r->issued,
+		    r->failed, r->set_aside, r->unusable, r->untouched);
 		fprintf(stderr, "journal:  %zu issued, %zu rejected, %zu left "
 		    "(%zu queued, %zu in progress, %zu to retry); %zu "
 		    "attempts, %zu failed\n", js->issued, js->rejected, left,
@@ -587,7 +603,8 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 	w.arr = json_array();
 	(void)mic_perso_line_failures(line, on_failure, &w);
 	out = json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:f, s:f}, "
-	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:b, s:s, s:s}",
+	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:b, s:o, s:s, "
+	    "s:s}",
 	    "batch", loaded ? json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}",
 	    "lines", (json_int_t)ls->lines, "valid", (json_int_t)ls->valid,
 	    "bad", (json_int_t)ls->bad, "queued", (json_int_t)ls->queued,
@@ -605,6 +622,10 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 	    (json_int_t)left,
 	    "failures", w.arr,
 	    "complete", left == 0 && run_rc == MIC_OK,
+	    "cards", json_pack("{s:I, s:I, s:I, s:I, s:I}", "issued",
+	    (json_int_t)r->issued, "failed", (json_int_t)r->failed,
+	    "set_aside", (json_int_t)r->set_aside, "unusable",
+	    (json_int_t)r->unusable, "untouched", (json_int_t)r->untouched),
 	    "pin_mailer", pin_path,
 	    "stopped", run_rc == MIC_OK ? "" : mic_strerror_name(run_rc));
 	if (out != NULL && (s = json_dumps(out, JSON_INDENT(2))) != NULL) {
@@ -728,6 +749,9 @@ out:
 	json_decref(r.errors);
 	mic_batch_free(&batch);
 	mic_perso_line_free(&line);
-	mic_perso_cfg_free(&cfg);
+	/* A reader left stuck on a mute card still uses the configuration
+	 * (mic_perso_line_run()): the process ends with it. */
+	if (run_rc != MIC_ERR_TIMEOUT)
+		mic_perso_cfg_free(&cfg);
 	return ret;
 }

@@ -97,11 +97,33 @@ mic_pcsc_rc(LONG rv)
 	}
 }
 
+/*
+ * pcsc-lite's client says SCARD_F_COMM_ERROR ("RPC transport error")
+ * when its socket to pcscd fails: most often pcscd is gone. A new
+ * context tells: it cannot be made without the service.
+ */
+static int
+service_gone(void)
+{
+	SCARDCONTEXT ctx;
+	LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+
+	if (rv == SCARD_S_SUCCESS) {
+		SCardReleaseContext(ctx);
+		return 0;
+	}
+	mici_debug("%s: SCardEstablishContext: 0x%08lx (%s)", __func__,
+	    (unsigned long)rv, pcsc_stringify_error(rv));
+	return 1;
+}
+
 static mic_rc
 pcsc_fail(const char *func, const char *call, LONG rv)
 {
 	mici_debug("%s: %s: 0x%08lx (%s)", func, call, (unsigned long)rv,
 	    pcsc_stringify_error(rv));
+	if (rv == SCARD_F_COMM_ERROR && service_gone())
+		return MIC_ERR_NO_SERVICE;
 	return mic_pcsc_rc(rv);
 }
 
@@ -128,7 +150,8 @@ refine_tx_error(struct pcsc_io *io, mic_rc rc)
 	if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD ||
 	    (rv == SCARD_S_SUCCESS && (state & SCARD_ABSENT)))
 		return MIC_ERR_CARD_REMOVED;
-	if (rv == SCARD_E_NO_SERVICE)
+	if (rv == SCARD_E_NO_SERVICE || (rv == SCARD_F_COMM_ERROR &&
+	    service_gone()))
 		return MIC_ERR_NO_SERVICE;
 	return rc;
 }
@@ -136,17 +159,34 @@ refine_tx_error(struct pcsc_io *io, mic_rc rc)
 #define GONE_POLLS 5           /* SCardStatus polls for a vanished card */
 #define GONE_POLL_NS 100000000L
 
+/*
+ * A failed exchange: the card may be gone without pcscd knowing yet (its
+ * presence poll runs a few times a second). Ask a few times, bounded,
+ * before calling it a transport failure.
+ */
+static mic_rc
+gone_or(struct pcsc_io *io, mic_rc rc)
+{
+	struct timespec pause = { 0, GONE_POLL_NS };
+	mic_rc r;
+	int i;
+
+	if (rc != MIC_ERR_TX && rc != MIC_ERR_PCSC)
+		return rc;
+	for (i = 0; i < GONE_POLLS; i++) {
+		r = refine_tx_error(io, rc);
+		if (r != rc)
+			return r;
+		nanosleep(&pause, NULL);
+	}
+	return rc;
+}
+
 static mic_rc
 no_status_word(struct pcsc_io *io)
 {
-	struct timespec pause = { 0, GONE_POLL_NS };
-	int i;
-
-	for (i = 0; i < GONE_POLLS; i++) {
-		if (refine_tx_error(io, MIC_ERR_TX) == MIC_ERR_CARD_REMOVED)
-			return MIC_ERR_CARD_REMOVED;
-		nanosleep(&pause, NULL);
-	}
+	if (gone_or(io, MIC_ERR_TX) != MIC_ERR_TX)
+		return MIC_ERR_CARD_REMOVED;
 	mici_debug("%s: the reader returned no status word", __func__);
 	return MIC_ERR_TX;
 }
@@ -177,7 +217,7 @@ pcsc_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	if (io->owner != NULL && io->owner->busy_since != NULL)
 		atomic_store(io->owner->busy_since, 0);
 	if (rv != SCARD_S_SUCCESS)
-		return refine_tx_error(io, pcsc_fail(__func__, "SCardTransmit", rv));
+		return gone_or(io, pcsc_fail(__func__, "SCardTransmit", rv));
 	if (n > *rsp_len) {
 		mici_debug("%s: pcsc-lite returned %lu bytes > %zu", __func__,
 		    (unsigned long)n, *rsp_len);

@@ -46,6 +46,7 @@ struct reader {
 	int started;
 	int joined;
 	int down;              /* the thread ended on a reader failure */
+	mic_rc down_rc;        /* why */
 	atomic_int finished;   /* the thread is about to return */
 	atomic_int abandoned;  /* the run left it stuck on a mute card */
 	unsigned io_errs;      /* connects in a row that found a card mute */
@@ -467,6 +468,7 @@ reader_down(struct reader *r, mic_rc rc)
 		.reader = r->name, .rc = rc };
 
 	r->down = 1;
+	r->down_rc = rc;
 	emit(r->line, &ev);
 }
 
@@ -942,7 +944,7 @@ mic_rc
 mic_perso_line_run(mic_perso_line_t *line)
 {
 	mic_journal_stats st;
-	size_t i, down = 0;
+	size_t i, down = 0, no_service = 0;
 	int expected = 0, stopped;
 	mic_rc rc = MIC_OK;
 
@@ -961,6 +963,7 @@ mic_perso_line_run(mic_perso_line_t *line)
 	for (i = 0; i < line->nreaders; i++) {
 		line->readers[i].line = line;
 		line->readers[i].down = 0;
+		line->readers[i].down_rc = MIC_OK;
 		line->readers[i].started = 0;
 		line->readers[i].joined = 0;
 		atomic_store(&line->readers[i].finished, 0);
@@ -981,8 +984,11 @@ mic_perso_line_run(mic_perso_line_t *line)
 		r->started = 1;
 	}
 	join_readers(line);
-	for (i = 0; i < line->nreaders; i++)
+	for (i = 0; i < line->nreaders; i++) {
 		down += line->readers[i].down != 0;
+		no_service += line->readers[i].down &&
+		    line->readers[i].down_rc == MIC_ERR_NO_SERVICE;
+	}
 	/* A stop ends this run, not the line: the next run goes on with
 	 * what is left. (A stop asked before the run still ends that run.) */
 	stopped = atomic_exchange(&line->stop, 0);
@@ -991,6 +997,9 @@ mic_perso_line_run(mic_perso_line_t *line)
 		return rc;
 	if (line->abandoned > 0)
 		return MIC_ERR_TIMEOUT;
+	/* pcscd stopped: say so, not that the readers are gone. */
+	if (down == line->nreaders && no_service > 0)
+		return MIC_ERR_NO_SERVICE;
 	if (down == line->nreaders && !stopped &&
 	    mic_perso_line_stats(line, &st) == MIC_OK &&
 	    st.queued + st.failed_retryable + st.in_progress > 0)

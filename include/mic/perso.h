@@ -408,6 +408,7 @@ mic_rc mic_perso_line_recover(mic_perso_line_t *line, size_t *interrupted);
  * @retval MIC_OK           the queue is empty, or the line was stopped
  * @retval MIC_ERR_NO_READER  no reader was added, or all went down with
  *                          applications left
+ * @retval MIC_ERR_NO_SERVICE  every reader went down, pcscd having stopped
  * @retval MIC_ERR_TIMEOUT  stopped, with readers left stuck on mute cards
  * @retval MIC_ERR_STATE    the line is running already, or an earlier run
  *                          left a reader stuck

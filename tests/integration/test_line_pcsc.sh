@@ -7,7 +7,8 @@
 #   3. a mute card (no answer, vpcd waits for ever): the first Ctrl-C stops
 #      the other reader and writes the summary, the stuck reader's attempt
 #      ends as interrupted in the journal;
-#   4. pcscd dying under 'mic readers --wait' and under 'mic perso'.
+#   4. pcscd dying under 'mic readers --wait' and under 'mic perso';
+#   5. a card killed in the middle of a command: "card removed".
 #
 # Ports 36800-36899 belong to this test.
 set -uo pipefail
@@ -17,6 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 gen="$here/../../scripts/gen-batch"
 tmp="$MIC_TEST_TMP/line-pcsc"
 dir="$MIC_TEST_TMP/stack-line-pcsc"  # scripts/test stops stack-* on a crash
+select='00 A4 04 00 09 D1 56 00 00 01 4D 49 43 01 00'
 failures=0
 checks=0
 bg=
@@ -160,6 +162,70 @@ assert c.execute("SELECT count(*) FROM attempt WHERE outcome = "
 PY
 check "mute: listed among the failures" test \
     "$(jget '[f["reason"] for f in d["failures"]]' <<<"$out")" = "['interrupted']"
+"$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
+
+# --- 4. pcscd dies --------------------------------------------------------
+pcscd_pid() { cat "$dir/pids/pcscd.pid"; }
+start_stack 36860 2 "$tmp/out4" --cards 0
+"$mic" readers --wait 20000 >"$tmp/r4.out" 2>&1 &
+bg=$!
+sleep 1
+kill -KILL "$(pcscd_pid)"
+wait "$bg"; rc=$?
+bg=
+out=$(cat "$tmp/r4.out")
+check "readers --wait, pcscd killed: exit 1 ($rc)" test "$rc" -eq 1
+check "readers --wait: the service stopped ($out)" contains "$out" \
+    "waiting for a card: the PC/SC service (pcscd) stopped"
+check "readers --wait: not a card error" lacks "$out" "exchange data"
+"$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
+
+"$gen" 40 --prefix D --seed 4 --out "$tmp/b4.jsonl"
+start_stack 36870 2 "$tmp/out4"
+"$mic" perso --batch "$tmp/b4.jsonl" --journal "$tmp/j4.db" --pki "$tmp/pki" \
+    >"$tmp/p4.out" 2>"$tmp/p4.err" &
+bg=$!
+check "perso: cards issued before the kill" wait_for "$tmp/p4.err" "^issued D000003"
+kill -KILL "$(pcscd_pid)"
+for ((t = 0; t < 300; t++)); do
+	kill -0 "$bg" 2>/dev/null || break
+	sleep 0.1
+done
+kill -KILL "$bg" 2>/dev/null
+wait "$bg"; rc=$?
+bg=
+err=$(cat "$tmp/p4.err")
+check "perso, pcscd killed: exit 1 ($rc)" test "$rc" -eq 1
+check "perso: both readers say the service stopped" test \
+    "$(grep -c '^reader .* stopped: the PC/SC service (pcscd) stopped' <<<"$err")" -eq 2
+check "perso: the line says so" contains "$err" \
+    "^the line stopped: the PC/SC service (pcscd) stopped"
+check "perso: not 'no such reader'" lacks "$err" "no such reader"
+check "perso: not a card error" lacks "$err" "exchange data"
+"$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
+
+# --- 5. a card killed in the middle of a command ---------------------------
+# The card hangs at its 2nd APDU, then its process is killed: the
+# terminal's transmit fails while pcscd may not have seen the card go.
+start_stack 36880 2 "$tmp/out5" --cards 1 --fault 0:mute:1:2
+for k in 1 2 3; do
+	if ((k > 1)); then
+		"$MIC_READER_STACK" insert 0 --dir "$dir" >/dev/null 2>&1
+	fi
+	n0=$(grep -c 'hangs at' "$dir/logs/card-0.log")
+	"$mic" apdu -r 0 "$select" "$select" >"$tmp/a5.out" 2>&1 &
+	bg=$!
+	for ((t = 0; t < 100; t++)); do
+		(($(grep -c 'hangs at' "$dir/logs/card-0.log") > n0)) && break
+		sleep 0.1
+	done
+	kill -KILL "$(cat "$dir/pids/card-0.pid")"
+	wait "$bg"
+	bg=
+	out=$(cat "$tmp/a5.out")
+	check "card killed mid-command ($k): card removed ($out)" contains "$out" \
+	    "transmit: the card was removed"
+done
 "$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
 
 echo "$((checks - failures)) passed, $failures failed"

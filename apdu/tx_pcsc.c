@@ -842,17 +842,23 @@ mic_rc
 mici_pcsc_reader_wait(mici_pcsc_reader *r, int want_card, unsigned timeout_ms)
 {
 	struct timespec deadline;
-	long wait = 0;
+	long wait;
 	mic_rc rc;
 	LONG rv;
 
 	deadline_in(&deadline, timeout_ms);
 	for (;;) {
 		/*
-		 * The first round asks for a change without waiting, so that
-		 * a state known from the last wait counts at once; later
-		 * rounds wait for a change from the state last seen.
+		 * A known state that already has what the caller waits for
+		 * is checked without waiting (it may be stale); one that has
+		 * not is waited on, to the deadline: pcscd answers at once
+		 * when the reader is no longer in it. One call a round.
 		 */
+		wait = 0;
+		if (r->st.dwCurrentState != SCARD_STATE_UNAWARE &&
+		    reader_state_rc(r->st.dwCurrentState, want_card) ==
+		    MIC_ERR_TIMEOUT && (wait = ms_left(&deadline)) < 0)
+			wait = 0;
 		rv = SCardGetStatusChange(r->ctx, (DWORD)wait, &r->st, 1);
 		if (rv == SCARD_S_SUCCESS) {
 			r->st.dwCurrentState = r->st.dwEventState &
@@ -865,7 +871,7 @@ mici_pcsc_reader_wait(mici_pcsc_reader *r, int want_card, unsigned timeout_ms)
 			return pcsc_fail(__func__, "SCardGetStatusChange", rv);
 		}
 		rc = reader_state_rc(r->st.dwCurrentState, want_card);
-		if (rc != MIC_ERR_TIMEOUT || (wait = ms_left(&deadline)) <= 0)
+		if (rc != MIC_ERR_TIMEOUT || ms_left(&deadline) <= 0)
 			return rc;
 	}
 }

@@ -849,7 +849,7 @@ reader_main(void *arg)
 	mic_application_free(&app);
 	/* A blank card read but not used stays for the next run: not
 	 * released (powered down), only disconnected. */
-	if (r->tx != NULL && !r->down && !atomic_load(&r->abandoned)) {
+	if (r->tx != NULL && !atomic_load(&r->abandoned) && !r->down) {
 		mic_perso_event ev = { .kind = MIC_PERSO_EV_UNTOUCHED,
 			.reader = r->name, .chip_serial = r->chip_hex };
 
@@ -954,12 +954,13 @@ mic_perso_line_run(mic_perso_line_t *line)
 		return MIC_ERR_NO_READER;
 	if (!atomic_compare_exchange_strong(&line->running, &expected, 1))
 		return MIC_ERR_STATE;
-	/* All of them before the first thread: a failed pthread_create
-	 * must not leave a later reader marked started by an earlier run. */
+	/* A reader left stuck by an earlier run still holds its thread. */
 	if (line->abandoned > 0) {
 		atomic_store(&line->running, 0);
 		return MIC_ERR_STATE;
 	}
+	/* All of them before the first thread: a failed pthread_create
+	 * must not leave a later reader marked started by an earlier run. */
 	for (i = 0; i < line->nreaders; i++) {
 		line->readers[i].line = line;
 		line->readers[i].down = 0;

@@ -44,7 +44,7 @@ static const struct err_text err_table[] = {
 	    "retry limit reached while fetching the response"),
 	ERR(MIC_ERR_UNSUPPORTED,
 	    "operation not supported by the reader, card or build"),
-	ERR(MIC_ERR_NO_SERVICE, "the PC/SC service (pcscd) is not running"),
+	ERR(MIC_ERR_NO_SERVICE, "the PC/SC service (pcscd) stopped or is not running"),
 	ERR(MIC_ERR_NO_READER, "no such reader, or no reader connected"),
 	ERR(MIC_ERR_NO_CARD, "no card in the reader"),
 	ERR(MIC_ERR_CARD_REMOVED, "the card was removed"),

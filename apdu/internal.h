@@ -74,4 +74,47 @@ int mici_hexval(int c);
 
 mic_rc mici_hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len);
 
+/*
+ * One PC/SC reader watched by one thread for a whole run: one context,
+ * one reader state kept between waits (so a wait is one
+ * SCardGetStatusChange on this reader alone, and sees a change that came
+ * between two waits), and connections that borrow the context. Per card
+ * this costs a wait, a connect and a disconnect, and no context, reader
+ * list or PnP watch. The object and its mic_tx_t belong to one thread.
+ */
+typedef struct mici_pcsc_reader mici_pcsc_reader;
+struct mic_tx;
+
+/*
+ * MIC_ERR_NO_SERVICE when pcscd is not there. @p busy_since, if not NULL,
+ * is where each transmit on a connection of this reader stores when it
+ * began (CLOCK_MONOTONIC ms), 0 once it returned: another thread reads it
+ * to tell a mute card from a slow one. It must outlive the object.
+ */
+mic_rc mici_pcsc_reader_new(mici_pcsc_reader **out, const char *name,
+    _Atomic long long *busy_since);
+void mici_pcsc_reader_free(mici_pcsc_reader **r);
+
+/*
+ * Wait up to @p timeout_ms for a card (@p want_card) or for the reader to
+ * be empty. MIC_OK; MIC_ERR_TIMEOUT; MIC_ERR_TX: a card is wanted and the
+ * one present gave no ATR (mute); MIC_ERR_NO_READER (unplugged);
+ * MIC_ERR_NO_SERVICE (pcscd stopped).
+ */
+mic_rc mici_pcsc_reader_wait(mici_pcsc_reader *r, int want_card,
+    unsigned timeout_ms);
+
+/* SCardConnect (shared, T=0 or T=1) on the reader's context. */
+mic_rc mici_pcsc_reader_connect(mici_pcsc_reader *r, struct mic_tx **tx);
+
+/*
+ * Power down a card that cannot be connected to (no protocol, no answer):
+ * a direct connection, closed with SCARD_UNPOWER_CARD, which a machine
+ * takes as "move it on". Best effort.
+ */
+void mici_pcsc_reader_unpower(mici_pcsc_reader *r);
+
+/* The CLOCK_MONOTONIC time in ms, as busy_since holds it. */
+long long mici_mono_ms(void);
+
 #endif

@@ -6,6 +6,7 @@
  * may lend its own context and card handle instead; those are never released
  * here.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,24 @@ struct pcsc_io {
 	DWORD disposition;     /* for SCardDisconnect at close */
 	uint8_t atr[MIC_ATR_MAX];
 	size_t atr_len;
+	struct mici_pcsc_reader *owner;  /* lent the context; NULL if none */
 };
+
+struct mici_pcsc_reader {
+	SCARDCONTEXT ctx;
+	SCARD_READERSTATE st;      /* kept between waits */
+	char name[MIC_READER_NAME_MAX];
+	_Atomic long long *busy_since;  /* the caller's; may be NULL */
+};
+
+long long
+mici_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 mic_rc
 mic_pcsc_rc(LONG rv)
@@ -79,11 +97,33 @@ mic_pcsc_rc(LONG rv)
 	}
 }
 
+/*
+ * pcsc-lite's client says SCARD_F_COMM_ERROR ("RPC transport error")
+ * when its socket to pcscd fails: most often pcscd is gone. A new
+ * context tells: it cannot be made without the service.
+ */
+static int
+service_gone(void)
+{
+	SCARDCONTEXT ctx;
+	LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+
+	if (rv == SCARD_S_SUCCESS) {
+		SCardReleaseContext(ctx);
+		return 0;
+	}
+	mici_debug("%s: SCardEstablishContext: 0x%08lx (%s)", __func__,
+	    (unsigned long)rv, pcsc_stringify_error(rv));
+	return 1;
+}
+
 static mic_rc
 pcsc_fail(const char *func, const char *call, LONG rv)
 {
 	mici_debug("%s: %s: 0x%08lx (%s)", func, call, (unsigned long)rv,
 	    pcsc_stringify_error(rv));
+	if (rv == SCARD_F_COMM_ERROR && service_gone())
+		return MIC_ERR_NO_SERVICE;
 	return mic_pcsc_rc(rv);
 }
 
@@ -110,7 +150,8 @@ refine_tx_error(struct pcsc_io *io, mic_rc rc)
 	if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD ||
 	    (rv == SCARD_S_SUCCESS && (state & SCARD_ABSENT)))
 		return MIC_ERR_CARD_REMOVED;
-	if (rv == SCARD_E_NO_SERVICE)
+	if (rv == SCARD_E_NO_SERVICE || (rv == SCARD_F_COMM_ERROR &&
+	    service_gone()))
 		return MIC_ERR_NO_SERVICE;
 	return rc;
 }
@@ -118,17 +159,34 @@ refine_tx_error(struct pcsc_io *io, mic_rc rc)
 #define GONE_POLLS 5           /* SCardStatus polls for a vanished card */
 #define GONE_POLL_NS 100000000L
 
+/*
+ * A failed exchange: the card may be gone without pcscd knowing yet (its
+ * presence poll runs a few times a second). Ask a few times, bounded,
+ * before calling it a transport failure.
+ */
+static mic_rc
+gone_or(struct pcsc_io *io, mic_rc rc)
+{
+	struct timespec pause = { 0, GONE_POLL_NS };
+	mic_rc r;
+	int i;
+
+	if (rc != MIC_ERR_TX && rc != MIC_ERR_PCSC)
+		return rc;
+	for (i = 0; i < GONE_POLLS; i++) {
+		r = refine_tx_error(io, rc);
+		if (r != rc)
+			return r;
+		nanosleep(&pause, NULL);
+	}
+	return rc;
+}
+
 static mic_rc
 no_status_word(struct pcsc_io *io)
 {
-	struct timespec pause = { 0, GONE_POLL_NS };
-	int i;
-
-	for (i = 0; i < GONE_POLLS; i++) {
-		if (refine_tx_error(io, MIC_ERR_TX) == MIC_ERR_CARD_REMOVED)
-			return MIC_ERR_CARD_REMOVED;
-		nanosleep(&pause, NULL);
-	}
+	if (gone_or(io, MIC_ERR_TX) != MIC_ERR_TX)
+		return MIC_ERR_CARD_REMOVED;
 	mici_debug("%s: the reader returned no status word", __func__);
 	return MIC_ERR_TX;
 }
@@ -150,10 +208,16 @@ pcsc_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	/* DWORD is 32-bit on 64-bit pcsc-lite; clamp rather than truncate. */
 	n = *rsp_len > MAX_BUFFER_SIZE_EXTENDED ? MAX_BUFFER_SIZE_EXTENDED :
 	    (DWORD)*rsp_len;
+	/* A mute card holds SCardTransmit for ever (vpcd has no timeout):
+	 * the owner's thread cannot say so, another can see it. */
+	if (io->owner != NULL && io->owner->busy_since != NULL)
+		atomic_store(io->owner->busy_since, mici_mono_ms());
 	rv = SCardTransmit(io->card, send_pci(io->proto), cmd, (DWORD)cmd_len,
 	    NULL, rsp, &n);
+	if (io->owner != NULL && io->owner->busy_since != NULL)
+		atomic_store(io->owner->busy_since, 0);
 	if (rv != SCARD_S_SUCCESS)
-		return refine_tx_error(io, pcsc_fail(__func__, "SCardTransmit", rv));
+		return gone_or(io, pcsc_fail(__func__, "SCardTransmit", rv));
 	if (n > *rsp_len) {
 		mici_debug("%s: pcsc-lite returned %lu bytes > %zu", __func__,
 		    (unsigned long)n, *rsp_len);
@@ -722,3 +786,130 @@ mic_pcsc_wait_removal(const char *reader, unsigned timeout_ms)
 	SCardReleaseContext(ctx);
 	return rc;
 }
+
+/* --- one reader, one context, for a whole run ------------------------- */
+
+mic_rc
+mici_pcsc_reader_new(mici_pcsc_reader **out, const char *name,
+    _Atomic long long *busy_since)
+{
+	mici_pcsc_reader *r;
+	mic_rc rc;
+
+	*out = NULL;
+	if (name == NULL || strlen(name) >= MIC_READER_NAME_MAX)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return MIC_ERR_NOMEM;
+	if ((rc = establish(&r->ctx)) != MIC_OK) {
+		free(r);
+		return rc;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->st.szReader = r->name;
+	r->st.dwCurrentState = SCARD_STATE_UNAWARE;
+	r->busy_since = busy_since;
+	*out = r;
+	return MIC_OK;
+}
+
+void
+mici_pcsc_reader_free(mici_pcsc_reader **rp)
+{
+	if (rp == NULL || *rp == NULL)
+		return;
+	SCardReleaseContext((*rp)->ctx);
+	free(*rp);
+	*rp = NULL;
+}
+
+/* Has the reader's last known state what the caller waits for? */
+static mic_rc
+reader_state_rc(DWORD s, int want_card)
+{
+	if (s & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE |
+	    SCARD_STATE_IGNORE))
+		return MIC_ERR_NO_READER;
+	if (!want_card)
+		return s & SCARD_STATE_PRESENT ? MIC_ERR_TIMEOUT : MIC_OK;
+	if (!(s & SCARD_STATE_PRESENT))
+		return MIC_ERR_TIMEOUT;
+	/* Present without an ATR: a card that does not answer the reset. */
+	return s & SCARD_STATE_MUTE ? MIC_ERR_TX : MIC_OK;
+}
+
+mic_rc
+mici_pcsc_reader_wait(mici_pcsc_reader *r, int want_card, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	long wait;
+	mic_rc rc;
+	LONG rv;
+
+	deadline_in(&deadline, timeout_ms);
+	for (;;) {
+		/*
+		 * A known state that already has what the caller waits for
+		 * is checked without waiting (it may be stale); one that has
+		 * not is waited on, to the deadline: pcscd answers at once
+		 * when the reader is no longer in it. One call a round.
+		 */
+		wait = 0;
+		if (r->st.dwCurrentState != SCARD_STATE_UNAWARE &&
+		    reader_state_rc(r->st.dwCurrentState, want_card) ==
+		    MIC_ERR_TIMEOUT && (wait = ms_left(&deadline)) < 0)
+			wait = 0;
+		rv = SCardGetStatusChange(r->ctx, (DWORD)wait, &r->st, 1);
+		if (rv == SCARD_S_SUCCESS) {
+			r->st.dwCurrentState = r->st.dwEventState &
+			    ~SCARD_STATE_CHANGED;
+		} else if (rv != SCARD_E_TIMEOUT) {
+			/* The next wait starts afresh. */
+			r->st.dwCurrentState = SCARD_STATE_UNAWARE;
+			if (rv == SCARD_E_UNKNOWN_READER)
+				return MIC_ERR_NO_READER;
+			return pcsc_fail(__func__, "SCardGetStatusChange", rv);
+		}
+		rc = reader_state_rc(r->st.dwCurrentState, want_card);
+		if (rc != MIC_ERR_TIMEOUT || ms_left(&deadline) <= 0)
+			return rc;
+	}
+}
+
+mic_rc
+mici_pcsc_reader_connect(mici_pcsc_reader *r, mic_tx_t **out)
+{
+	struct pcsc_io *io;
+	mic_rc rc;
+	LONG rv;
+
+	*out = NULL;
+	if ((io = calloc(1, sizeof(*io))) == NULL)
+		return MIC_ERR_NOMEM;
+	io->ctx = r->ctx;
+	io->owner = r;
+	rv = SCardConnect(r->ctx, r->name, SCARD_SHARE_SHARED,
+	    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &io->card, &io->proto);
+	if (rv != SCARD_S_SUCCESS) {
+		free(io);
+		return pcsc_fail(__func__, "SCardConnect", rv);
+	}
+	io->own_card = 1;
+	if ((rc = wrap(out, io)) != MIC_OK) {
+		pcsc_close(io);
+		return rc;
+	}
+	return MIC_OK;
+}
+
+void
+mici_pcsc_reader_unpower(mici_pcsc_reader *r)
+{
+	SCARDHANDLE h;
+	DWORD proto = 0;
+
+	if (SCardConnect(r->ctx, r->name, SCARD_SHARE_DIRECT, 0, &h,
+	    &proto) == SCARD_S_SUCCESS)
+		SCardDisconnect(h, SCARD_UNPOWER_CARD);
+}
+

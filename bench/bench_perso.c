@@ -525,7 +525,7 @@ sm_len(size_t n)
 struct sizes {
 	size_t aid, fci, bf21, chain[2], gen, auth_cmd, auth_rsp;
 	size_t dgi[6];      /* bodies of DGIs 0101-0105 and 8010 */
-	size_t file[5];     /* EF.CARD, HOLDER, INSURANCE, SOD, CERT */
+	size_t file[5];     /* to read of EF.CARD, HOLDER, INSURANCE, SOD, CERT */
 };
 
 static size_t
@@ -736,10 +736,15 @@ card_sizes(struct ctx *c, mic_tx_t *ptx, struct sizes *s)
 	s->auth_rsp = 3 + 65 + 2 + 16;
 	/* The DGI bodies are the templates the personalized files start
 	 * with (EF.SOD and EF.CERT: their DER); the PIN block is 8 bytes. */
+	/*
+	 * What a read-back must read: the files EF.SOD's hashes cover whole,
+	 * padding included (profile 2.4), and EF.SOD itself only to the end
+	 * of its DER, which its first bytes give.
+	 */
 	for (size_t i = 0; i < 5; i++) {
-		s->file[i] = size[i];
 		if ((s->dgi[i] = template_len(ptx, sfi[i], size[i])) == 0)
 			goto out;
+		s->file[i] = sfi[i] == MIC_SFI_SOD ? s->dgi[i] : size[i];
 	}
 	s->dgi[5] = 8;
 	rc = s->fci && s->bf21 && s->chain[0] && s->chain[1] ? 0 : -1;
@@ -798,6 +803,8 @@ report_apdus(struct ctx *c)
 	    s.bf21, s.chain[0], s.chain[1]);
 	printf("sizes_dgi=%zu,%zu,%zu,%zu,%zu,%zu\n", s.dgi[0], s.dgi[1],
 	    s.dgi[2], s.dgi[3], s.dgi[4], s.dgi[5]);
+	printf("sod_der_len=%zu\nsod_file_size=%d\n", s.dgi[3],
+	    (int)EF_SOD_SIZE);
 	for (int p = 0; p < 2; p++) {
 		printf("apdus_%s_libmic=%lu\napdus_%s_min=%lu\n", path[p],
 		    tot_a[p], path[p], min_a[p]);

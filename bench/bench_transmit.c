@@ -153,9 +153,8 @@ main(int argc, char **argv)
 	for (int i = 0; i < rounds; i++) {
 		if (raw_round(h, proto, per, &raw[i]) != 0 ||
 		    mic_round(tx, per, 1, &lib[i]) != 0 ||
-		    mic_round(tx, per / 4 > 0 ? per / 4 : 1, 0, &imp[i]) != 0)
+		    mic_round(tx, per, 0, &imp[i]) != 0)
 			return 1;
-		imp[i] *= (double)per / (double)(per / 4 > 0 ? per / 4 : 1);
 	}
 	r = median(raw, rounds);
 	l = median(lib, rounds);

@@ -57,7 +57,11 @@ on_event(const mic_perso_event *ev, void *arg)
 		break;
 	case MIC_PERSO_EV_READER_DOWN:
 		printf("%-20s reader down: %s\n", ev->reader,
-		    mic_strerror(ev->rc));
+		    ev->reason != NULL ? ev->reason : mic_strerror(ev->rc));
+		break;
+	case MIC_PERSO_EV_UNTOUCHED:
+		printf("%-20s blank card %s stays, untouched\n", ev->reader,
+		    ev->chip_serial);
 		break;
 	}
 }

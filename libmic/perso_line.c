@@ -28,6 +28,15 @@
 #define CONNECT_IO_TRIES 50    /* about 10 s of a card that will not power up */
 #define READ_TRIES 5           /* SELECTs of a new card before it is set aside */
 #define LEFT_CHECK_MS 1000u    /* how often a waiting reader asks if work is left */
+#define CONNECT_TRIES 5        /* connects of a card with no protocol (a garbage
+                                * ATR) before it is set aside as unusable */
+/*
+ * After a stop, a reader whose card has not answered one command for this
+ * long is left behind: the card is mute and the driver (vpcd) waits for
+ * ever. Longer than any one command of a working card.
+ */
+#define MUTE_MS 5000
+#define JOIN_POLL_NS 100000000L
 
 struct reader {
 	struct mic_perso_line *line;
@@ -36,8 +45,18 @@ struct reader {
 	void *ops_arg;             /* the reader itself for PC/SC */
 	pthread_t thread;
 	int started;
+	int joined;
 	int down;              /* the thread ended on a reader failure */
+	mic_rc down_rc;        /* why */
+	atomic_int finished;   /* the thread is about to return */
+	atomic_int abandoned;  /* the run left it stuck on a mute card */
 	unsigned io_errs;      /* connects in a row that found a card mute */
+	/* The PC/SC reader, one context for the whole run (reader thread). */
+	mici_pcsc_reader *pr;
+	/* Read by the run's thread: a transmit waiting since (ms), and the
+	 * card attempt in progress (0 none). */
+	_Atomic long long busy_since;
+	_Atomic int_least64_t att;
 	/* The card in the reader, once read. */
 	mic_tx_t *tx;
 	uint8_t chip[MIC_CHIP_SERIAL_LEN];
@@ -58,6 +77,7 @@ struct mic_perso_line {
 	atomic_int stop;
 	atomic_int running;
 	atomic_int busy;           /* reader threads still working */
+	size_t abandoned;          /* readers left stuck on a mute card */
 	size_t nreaders;
 	struct reader readers[MIC_PERSO_READERS_MAX];
 };
@@ -130,41 +150,74 @@ mic_perso_line_free(mic_perso_line_t **linep)
 
 	if (linep == NULL || (line = *linep) == NULL)
 		return;
+	*linep = NULL;
+	/* A thread stuck on a mute card still uses the line, and may wake
+	 * when the card goes: it is left to the end of the process. */
+	if (line->abandoned > 0)
+		return;
 	mic_journal_free(&line->j);
 	pthread_mutex_destroy(&line->j_lock);
 	pthread_mutex_destroy(&line->ev_lock);
 	free(line->journal_path);
 	free(line);
-	*linep = NULL;
 }
 
 /* --- PC/SC readers --- */
+
+/*
+ * A connect that failed for the card in the reader (no answer, no
+ * protocol: a garbage ATR), not for the reader: the card is set aside and
+ * the reader goes on. Anything else stops the reader.
+ */
+static int
+card_failure(mic_rc rc)
+{
+	return rc == MIC_ERR_TX || rc == MIC_ERR_PCSC ||
+	    rc == MIC_ERR_RESPONSE || rc == MIC_ERR_CARD_RESET;
+}
+
+/* The reader's one PC/SC context, made on first use in its thread. */
+static mic_rc
+pcsc_reader(struct reader *r)
+{
+	if (r->pr != NULL)
+		return MIC_OK;
+	return mici_pcsc_reader_new(&r->pr, r->name, &r->busy_since);
+}
 
 static mic_rc
 pcsc_connect(void *arg, unsigned timeout_ms, mic_tx_t **tx)
 {
 	struct reader *r = arg;
+	struct timespec pause = { 0, IDLE_MS * 1000000L };
 	mic_rc rc;
 
-	if ((rc = mic_pcsc_wait_card(r->name, timeout_ms, NULL, 0)) != MIC_OK)
+	if ((rc = pcsc_reader(r)) != MIC_OK)
 		return rc;
-	rc = mic_pcsc_open(tx, r->name);
+	if ((rc = mici_pcsc_reader_wait(r->pr, 1, timeout_ms)) == MIC_OK)
+		rc = mici_pcsc_reader_connect(r->pr, tx);
+	if (rc == MIC_OK)
+		r->io_errs = 0;
 	/* Gone between the wait and the connect: still waiting. */
 	if (rc == MIC_ERR_NO_CARD || rc == MIC_ERR_CARD_REMOVED)
 		return MIC_ERR_TIMEOUT;
+	if (rc == MIC_OK || !card_failure(rc))
+		return rc;
 	/*
 	 * A card that does not power up (SCARD_W_UNPOWERED_CARD) is often one
 	 * on its way out: a hopper moving it on, a hand pulling it. Give the
-	 * reader time to see that before calling it broken.
+	 * reader time to see that before calling the card unusable; a card
+	 * pcscd finds no protocol in (a garbage ATR) fails the same way each
+	 * time and needs fewer tries.
 	 */
-	if (rc == MIC_ERR_TX && ++r->io_errs < CONNECT_IO_TRIES) {
-		struct timespec pause = { 0, IDLE_MS * 1000000L };
-
+	if (++r->io_errs < (rc == MIC_ERR_TX ? CONNECT_IO_TRIES :
+	    CONNECT_TRIES)) {
 		nanosleep(&pause, NULL);
 		return MIC_ERR_TIMEOUT;
 	}
-	if (rc == MIC_OK)
-		r->io_errs = 0;
+	r->io_errs = 0;
+	/* Powered down, as every card the line is done with. */
+	mici_pcsc_reader_unpower(r->pr);
 	return rc;
 }
 
@@ -178,9 +231,12 @@ pcsc_release(void *arg, mic_tx_t **tx)
 static mic_rc
 pcsc_wait_removal(void *arg, unsigned timeout_ms)
 {
-	const struct reader *r = arg;
+	struct reader *r = arg;
+	mic_rc rc;
 
-	return mic_pcsc_wait_removal(r->name, timeout_ms);
+	if ((rc = pcsc_reader(r)) != MIC_OK)
+		return rc;
+	return mici_pcsc_reader_wait(r->pr, 0, timeout_ms);
 }
 
 static const mic_perso_reader_ops pcsc_reader_ops = {
@@ -436,6 +492,7 @@ reader_down(struct reader *r, mic_rc rc)
 		ev.reason = mic_journal_errmsg(r->j);
 
 	r->down = 1;
+	r->down_rc = rc;
 	emit(r->line, &ev);
 }
 
@@ -450,7 +507,8 @@ let_go(struct reader *r, const char *why)
 	unsigned waited = 0;
 	mic_rc rc;
 
-	r->ops->release(r->ops_arg, &r->tx);
+	if (r->tx != NULL)
+		r->ops->release(r->ops_arg, &r->tx);
 	for (;;) {
 		if (stopping(r))
 			return -1;
@@ -468,7 +526,7 @@ let_go(struct reader *r, const char *why)
 		if (why != NULL && waited % REMIND_MS == 0) {
 			mic_perso_event ev = { .kind = MIC_PERSO_EV_SET_ASIDE,
 				.reader = r->name, .chip_serial = r->chip_hex,
-				.reason = why };
+				.reason = why, .reminder = 1 };
 
 			emit(r->line, &ev);
 		}
@@ -476,10 +534,11 @@ let_go(struct reader *r, const char *why)
 }
 
 static void
-set_aside(struct reader *r, const char *why)
+set_aside(struct reader *r, const char *why, int unusable)
 {
 	mic_perso_event ev = { .kind = MIC_PERSO_EV_SET_ASIDE,
-		.reader = r->name, .chip_serial = r->chip_hex, .reason = why };
+		.reader = r->name, .chip_serial = r->chip_hex, .reason = why,
+		.unusable = unusable };
 
 	emit(r->line, &ev);
 }
@@ -508,15 +567,30 @@ take_card(struct reader *r)
 		rc = r->ops->connect(r->ops_arg, WAIT_SLICE_MS, &r->tx);
 		if (rc == MIC_ERR_TIMEOUT)
 			continue;
-		if (rc != MIC_OK) {
+		if (rc != MIC_OK && !card_failure(rc)) {
 			reader_down(r, rc);
 			return -1;
+		}
+		if (rc != MIC_OK) {
+			/* No protocol, no answer to the reset: the card, not
+			 * the reader, is at fault. */
+			snprintf(r->chip_hex, sizeof(r->chip_hex), "?");
+			snprintf(why, sizeof(why), "unusable card: cannot "
+			    "connect: %s", rc == MIC_ERR_PCSC ? "no protocol "
+			    "in common (a garbage ATR?)" : mic_strerror(rc));
+			set_aside(r, why, 1);
+			if (let_go(r, why) != 0)
+				return -1;
+			continue;
 		}
 		if ((rc = mic_card_open(&card, r->tx)) == MIC_OK)
 			rc = mic_card_chip_serial(card, r->chip,
 			    sizeof(r->chip));
 		state = rc == MIC_OK ? mic_card_state(card) : 0;
 		mic_card_free(&card);
+		/* The run went on without this reader (a mute card). */
+		if (atomic_load(&r->abandoned))
+			return -1;
 		if (rc == MIC_ERR_CARD_REMOVED || rc == MIC_ERR_NO_CARD) {
 			r->ops->release(r->ops_arg, &r->tx);
 			continue;
@@ -532,9 +606,9 @@ take_card(struct reader *r)
 			/* Not our application, or mute: not a card for us. */
 			bad_reads = 0;
 			snprintf(r->chip_hex, sizeof(r->chip_hex), "?");
-			snprintf(why, sizeof(why), "cannot read the card: %s",
-			    mic_strerror(rc));
-			set_aside(r, why);
+			snprintf(why, sizeof(why), "unusable card: cannot read "
+			    "it: %s", mic_strerror(rc));
+			set_aside(r, why, 1);
 			if (let_go(r, why) != 0)
 				return -1;
 			continue;
@@ -556,7 +630,7 @@ take_card(struct reader *r)
 		else
 			snprintf(why, sizeof(why), "the card failed an attempt "
 			    "before: it was set aside");
-		set_aside(r, why);
+		set_aside(r, why, 0);
 		if (let_go(r, why) != 0)
 			return -1;
 	}
@@ -679,6 +753,7 @@ attempt(struct reader *r, const mic_application_t *app)
 		reader_down(r, rc);
 		return -1;
 	}
+	atomic_store(&r->att, att);
 	t0 = now_s();
 	if (line->serial_base + (uint64_t)att > MIC_PERSO_SERIAL_MAX)
 		prc = MIC_ERR_INVALID_ARGUMENT;
@@ -688,6 +763,12 @@ attempt(struct reader *r, const mic_application_t *app)
 	if (prc == MIC_OK && memcmp(mic_perso_result_chip_serial(res),
 	    r->chip, sizeof(r->chip)) != 0)
 		prc = MIC_ERR_MISMATCH;  /* another card than the one read */
+	/* A card mute for so long that the run ended this attempt itself
+	 * and went on without the reader: nothing more to record. */
+	if (atomic_load(&r->abandoned)) {
+		mic_perso_result_free(&res);
+		return -1;
+	}
 	ev.seconds = now_s() - t0;
 	if (prc == MIC_OK) {
 		uint8_t *pin_cms = NULL;
@@ -800,6 +881,7 @@ reader_main(void *arg)
 		if ((got = claim(r, &app)) <= 0)
 			break;
 		rc = attempt(r, app) == 0 ? MIC_OK : MIC_ERR_IO;
+		atomic_store(&r->att, 0);
 		mic_application_free(&app);
 		if (rc != MIC_OK)
 			break;
@@ -807,17 +889,102 @@ reader_main(void *arg)
 	mic_application_free(&app);
 	/* A blank card read but not used stays for the next run: not
 	 * released (powered down), only disconnected. */
+	if (r->tx != NULL && !atomic_load(&r->abandoned) && !r->down) {
+		mic_perso_event ev = { .kind = MIC_PERSO_EV_UNTOUCHED,
+			.reader = r->name, .chip_serial = r->chip_hex };
+
+		emit(r->line, &ev);
+	}
 	mic_tx_free(&r->tx);
 	mic_journal_free(&r->j);
+	mici_pcsc_reader_free(&r->pr);
 	atomic_fetch_sub(&r->line->busy, 1);
+	atomic_store(&r->finished, 1);
 	return NULL;
+}
+
+/*
+ * Leave a reader stuck on a mute card behind: its attempt ends as
+ * interrupted, as recovery would end it after a crash, and the thread is
+ * detached; it never reports again. The line is then not freed (the
+ * thread still uses it).
+ */
+static void
+abandon(struct mic_perso_line *line, struct reader *r)
+{
+	int_least64_t att = atomic_load(&r->att);
+	mic_perso_event ev = { .kind = MIC_PERSO_EV_READER_DOWN,
+		.reader = r->name, .rc = MIC_ERR_TIMEOUT,
+		.chip_serial = r->chip_hex, .reason = "the card does not "
+		"answer (mute); its attempt ended as interrupted: take it out "
+		"and void it" };
+	mic_rc rc;
+
+	atomic_store(&r->abandoned, 1);
+	pthread_detach(r->thread);
+	r->joined = 1;
+	r->down = 1;
+	if (att > 0) {
+		pthread_mutex_lock(&line->j_lock);
+		rc = mic_journal_attempt_end(line->j, att, MIC_OUTCOME_FAILED,
+		    "interrupted");
+		pthread_mutex_unlock(&line->j_lock);
+		if (rc != MIC_OK)
+			mici_debug("%s: ending attempt %lld: %s", __func__,
+			    (long long)att, mic_strerror(rc));
+	}
+	line->abandoned++;
+	emit(line, &ev);
+}
+
+/*
+ * Join the reader threads. After a stop, those that wait on a mute card
+ * (a transmit of MUTE_MS or more) are left behind: SCardTransmit has no
+ * timeout, and vpcd none either.
+ */
+static void
+join_readers(struct mic_perso_line *line)
+{
+	struct timespec pause = { 0, JOIN_POLL_NS };
+	size_t i, alive, stuck;
+	long long since;
+
+	for (;;) {
+		alive = stuck = 0;
+		for (i = 0; i < line->nreaders; i++) {
+			struct reader *r = &line->readers[i];
+
+			if (!r->started || r->joined)
+				continue;
+			if (atomic_load(&r->finished)) {
+				pthread_join(r->thread, NULL);
+				r->joined = 1;
+				continue;
+			}
+			alive++;
+			since = atomic_load(&r->busy_since);
+			if (since != 0 && mici_mono_ms() - since >= MUTE_MS)
+				stuck++;
+		}
+		if (alive == 0)
+			return;
+		if (stuck == alive && atomic_load(&line->stop))
+			break;
+		nanosleep(&pause, NULL);
+	}
+	for (i = 0; i < line->nreaders; i++) {
+		struct reader *r = &line->readers[i];
+
+		if (r->started && !r->joined)
+			abandon(line, r);
+	}
 }
 
 mic_rc
 mic_perso_line_run(mic_perso_line_t *line)
 {
 	mic_journal_stats st;
-	size_t i, down = 0;
+	size_t i, down = 0, no_service = 0;
 	int expected = 0, stopped;
 	mic_rc rc = MIC_OK;
 
@@ -827,12 +994,22 @@ mic_perso_line_run(mic_perso_line_t *line)
 		return MIC_ERR_NO_READER;
 	if (!atomic_compare_exchange_strong(&line->running, &expected, 1))
 		return MIC_ERR_STATE;
+	/* A reader left stuck by an earlier run still holds its thread. */
+	if (line->abandoned > 0) {
+		atomic_store(&line->running, 0);
+		return MIC_ERR_STATE;
+	}
 	/* All of them before the first thread: a failed pthread_create
 	 * must not leave a later reader marked started by an earlier run. */
 	for (i = 0; i < line->nreaders; i++) {
 		line->readers[i].line = line;
 		line->readers[i].down = 0;
+		line->readers[i].down_rc = MIC_OK;
 		line->readers[i].started = 0;
+		line->readers[i].joined = 0;
+		atomic_store(&line->readers[i].finished, 0);
+		atomic_store(&line->readers[i].busy_since, 0);
+		atomic_store(&line->readers[i].att, 0);
 	}
 	atomic_store(&line->busy, (int)line->nreaders);
 	for (i = 0; i < line->nreaders; i++) {
@@ -847,10 +1024,11 @@ mic_perso_line_run(mic_perso_line_t *line)
 		}
 		r->started = 1;
 	}
+	join_readers(line);
 	for (i = 0; i < line->nreaders; i++) {
-		if (line->readers[i].started)
-			pthread_join(line->readers[i].thread, NULL);
 		down += line->readers[i].down != 0;
+		no_service += line->readers[i].down &&
+		    line->readers[i].down_rc == MIC_ERR_NO_SERVICE;
 	}
 	/* A stop ends this run, not the line: the next run goes on with
 	 * what is left. (A stop asked before the run still ends that run.) */
@@ -858,6 +1036,11 @@ mic_perso_line_run(mic_perso_line_t *line)
 	atomic_store(&line->running, 0);
 	if (rc != MIC_OK)
 		return rc;
+	if (line->abandoned > 0)
+		return MIC_ERR_TIMEOUT;
+	/* pcscd stopped: say so, not that the readers are gone. */
+	if (down == line->nreaders && no_service > 0)
+		return MIC_ERR_NO_SERVICE;
 	if (down == line->nreaders && !stopped &&
 	    mic_perso_line_stats(line, &st) == MIC_OK &&
 	    st.queued + st.failed_retryable + st.in_progress > 0)

@@ -239,6 +239,9 @@ enum vc_vpcd_action {
 	VC_ACT_REINSERT = 1, /**< leave the reader (pcscd sees the card go)
 	                          and come back with *card, maybe a new one */
 	VC_ACT_STOP = 2,     /**< leave the reader and end the run at once */
+	VC_ACT_MUTE = 3,     /**< from the APDU hook: the card stays in the
+	                          reader and never answers again, as a chip
+	                          that hung does (vpcd waits for ever) */
 };
 
 /**
@@ -261,6 +264,13 @@ enum { VC_APDU_BEFORE = 0, VC_APDU_AFTER = 1 };
  */
 typedef int vc_apdu_fn(void *arg, int phase, unsigned long seq);
 
+/**
+ * Asked for the ATR at every ATR request: writes at most @p cap bytes to
+ * @p atr and returns their number, or 0 to let the card answer with its
+ * own. A fault hook: a chip whose ATR is garbage.
+ */
+typedef size_t vc_atr_fn(void *arg, uint8_t *atr, size_t cap);
+
 typedef struct vc_vpcd_cfg {
 	const char *host;        /**< where vpcd listens, e.g. "127.0.0.1" */
 	const char *port;        /**< its port, e.g. "35963" */
@@ -270,7 +280,8 @@ typedef struct vc_vpcd_cfg {
 	vc_trace_fn *trace;      /**< may be NULL */
 	vc_event_fn *event;      /**< may be NULL */
 	vc_apdu_fn *apdu;        /**< may be NULL */
-	void *arg;               /**< for log, trace, event and apdu */
+	vc_atr_fn *atr;          /**< may be NULL */
+	void *arg;               /**< for log, trace, event, apdu and atr */
 	volatile sig_atomic_t *stop; /**< set by a signal handler to end the run */
 	/**
 	 * May be NULL. While non-zero the card is out of the reader: the

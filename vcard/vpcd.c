@@ -81,6 +81,7 @@ struct session {
 	const vc_vpcd_cfg *cfg;
 	int fd;
 	unsigned long seq;   /* command APDUs so far, over the whole run */
+	int mute;            /* a hook made the card hang: no more answers */
 	uint8_t in[FRAME_MAX];
 	uint8_t out[2 + FRAME_MAX];
 };
@@ -230,6 +231,11 @@ on_control(struct session *s, uint8_t ctl)
 		return notify(s, VC_EV_RESET);
 	case CTRL_GET_ATR:
 		/* pcscd polls this a few times a second: not logged. */
+		if (s->mute)
+			return IO_OK;
+		if (s->cfg->atr != NULL && (n = s->cfg->atr(s->cfg->arg,
+		    s->out + 2, VC_ATR_MAX)) > 0 && n <= VC_ATR_MAX)
+			return send_frame(s, n);
 		if ((n = vc_card_atr(*s->card, s->out + 2, VC_ATR_MAX)) == 0)
 			return IO_ERROR;
 		return send_frame(s, n);
@@ -255,10 +261,21 @@ on_apdu(struct session *s, size_t len)
 	mic_rc rc;
 
 	s->seq++;
-	if (apdu_hook(s, VC_APDU_BEFORE) == VC_ACT_STOP) {
+	if (s->mute)
+		return IO_OK;
+	switch (apdu_hook(s, VC_APDU_BEFORE)) {
+	case VC_ACT_STOP:
 		say(s->cfg, "power cut before APDU %lu reached the card",
 		    s->seq);
 		return IO_CUT;
+	case VC_ACT_MUTE:
+		/* vpcd waits for the answer with no timeout, holding the
+		 * slot: the reader is stuck until the card leaves. */
+		say(s->cfg, "mute from APDU %lu on: no answer", s->seq);
+		s->mute = 1;
+		return IO_OK;
+	default:
+		break;
 	}
 	if (s->cfg->trace != NULL)
 		s->cfg->trace(s->cfg->arg, VC_TRACE_CMD, s->in, len);
@@ -419,6 +436,7 @@ vc_vpcd_run(vc_card **card, const vc_vpcd_cfg *cfg)
 		}
 		say(cfg, "connected to vpcd on %s:%s", cfg->host, cfg->port);
 		r = serve(s);
+		s->mute = 0;
 		/* Closing is what pcscd sees as the card leaving. */
 		close(s->fd);
 		s->fd = -1;

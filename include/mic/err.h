@@ -42,7 +42,7 @@ typedef enum mic_rc {
 	MIC_ERR_RESPONSE = -14,         /**< the card's response is malformed (e.g. no SW) */
 	MIC_ERR_RETRY_LIMIT = -15,      /**< a bounded retry loop (61xx, 6Cxx) ran out */
 	MIC_ERR_UNSUPPORTED = -16,      /**< the reader, card or build cannot do this */
-	MIC_ERR_NO_SERVICE = -17,       /**< the PC/SC service (pcscd) is not running */
+	MIC_ERR_NO_SERVICE = -17,       /**< the PC/SC service (pcscd) stopped or is not running */
 	MIC_ERR_NO_READER = -18,        /**< no such reader, or no reader at all */
 	MIC_ERR_NO_CARD = -19,          /**< no card in the reader */
 	MIC_ERR_CARD_REMOVED = -20,     /**< the card was removed during the session */

@@ -290,10 +290,25 @@ typedef enum mic_perso_event_kind {
 	MIC_PERSO_EV_FAILED = 2,
 	/** An application was rejected without a card attempt (reason). */
 	MIC_PERSO_EV_REJECTED = 3,
-	/** A card cannot be used (reason): take it out of the reader. */
+	/**
+	 * A card cannot be used (reason): take it out of the reader. It is
+	 * not blank, or failed an attempt before, or (@c unusable) it cannot
+	 * be connected to or read at all: a garbage ATR, no answer. The line
+	 * powers it down and goes on with the next card.
+	 */
 	MIC_PERSO_EV_SET_ASIDE = 4,
-	/** The reader failed (rc) and its thread stopped. */
+	/**
+	 * The reader failed (rc) and its thread stopped. With rc
+	 * MIC_ERR_TIMEOUT (and a reason), the run was stopped while the card
+	 * in the reader did not answer: its attempt ended as interrupted.
+	 */
 	MIC_PERSO_EV_READER_DOWN = 5,
+	/**
+	 * At the end of a run, a blank card that was read but not used stays
+	 * in the reader untouched (powered, not set aside): it is good for
+	 * the next run.
+	 */
+	MIC_PERSO_EV_UNTOUCHED = 6,
 } mic_perso_event_kind;
 
 /** One event; the pointers are valid during the callback only. */
@@ -316,6 +331,11 @@ typedef struct mic_perso_event {
 	unsigned attempt_no;      /**< FAILED, ISSUED: the application's attempts so far */
 	uint64_t apdus, bytes;    /**< ISSUED: exchanged with the card */
 	double seconds;           /**< ISSUED, FAILED: the card attempt's time */
+	/** SET_ASIDE: the card cannot be connected to or read at all. */
+	int unusable;
+	/** SET_ASIDE: a reminder for a card already reported, still in the
+	 * reader (not another card). */
+	int reminder;
 } mic_perso_event;
 
 typedef void mic_perso_event_cb(const mic_perso_event *ev, void *arg);
@@ -370,6 +390,11 @@ typedef struct mic_perso_reader_ops {
 	 * @retval MIC_OK           @p *tx is the card's; the line frees it
 	 *                          through release
 	 * @retval MIC_ERR_TIMEOUT  no card yet
+	 * @retval MIC_ERR_TX, MIC_ERR_PCSC, MIC_ERR_RESPONSE, MIC_ERR_CARD_RESET
+	 *                          the card in the reader cannot be used (no
+	 *                          answer, a garbage ATR): it is set aside
+	 *                          (SET_ASIDE, unusable) and the line waits
+	 *                          for it to leave, then for the next one
 	 * Any other code takes the reader down.
 	 */
 	mic_rc (*connect)(void *arg, unsigned timeout_ms, mic_tx_t **tx);
@@ -438,10 +463,23 @@ mic_rc mic_perso_line_recover(mic_perso_line_t *line, size_t *interrupted);
  * rejected, or mic_perso_line_stop(), or every reader is down. Returns
  * when all reader threads have ended; a card being written is finished
  * first.
+ *
+ * A mute card (one that never answers a command) holds its reader's
+ * thread in SCardTransmit, which has no timeout; with vpcd it waits for
+ * ever, where a CCID reader's driver times out. After a stop, a reader
+ * whose card has not answered one command for 5 s is left behind: its
+ * attempt ends as interrupted (READER_DOWN, rc MIC_ERR_TIMEOUT), the
+ * other readers end as usual, and the run returns MIC_ERR_TIMEOUT. The
+ * stuck thread still holds the line and @p cfg: neither may be freed
+ * (mic_perso_line_free() then leaves the line alone, and it can no longer
+ * run); end the process.
  * @retval MIC_OK           the queue is empty, or the line was stopped
  * @retval MIC_ERR_NO_READER  no reader was added, or all went down with
  *                          applications left
- * @retval MIC_ERR_STATE    the line is running already
+ * @retval MIC_ERR_NO_SERVICE  every reader went down, pcscd having stopped
+ * @retval MIC_ERR_TIMEOUT  stopped, with readers left stuck on mute cards
+ * @retval MIC_ERR_STATE    the line is running already, or an earlier run
+ *                          left a reader stuck
  * @retval MIC_ERR_NOMEM, MIC_ERR_INTERNAL (a thread could not start)
  */
 mic_rc mic_perso_line_run(mic_perso_line_t *line);

@@ -168,7 +168,7 @@ test_library_error_texts(void **state)
 {
 	(void)state;
 	assert_string_equal(mic_strerror(MIC_ERR_NO_SERVICE),
-	    "the PC/SC service (pcscd) is not running");
+	    "the PC/SC service (pcscd) stopped or is not running");
 	assert_string_equal(mic_strerror(MIC_ERR_CARD_REMOVED),
 	    "the card was removed");
 	assert_string_equal(mic_strerror(MIC_ERR_SHARING_VIOLATION),

@@ -39,6 +39,14 @@
  */
 #define PULL_GAP_MS 1000
 #define PAUSE_SLICE_MS 100
+/*
+ * A card with a garbage ATR cannot be connected to, so no terminal sends
+ * it an APDU: it leaves when a terminal powers it down after giving up
+ * (SCARD_UNPOWER_CARD), the issuance line's "move it on". pcscd powers a
+ * new card off by itself shortly after insertion when nobody connects;
+ * that one comes sooner than this and does not count.
+ */
+#define BAD_ATR_STAY_MS 700
 
 /* --pull N:M: card N (from 1) leaves at its command APDU M (from 1). */
 struct pull {
@@ -60,6 +68,13 @@ struct hopper {
 	struct pull pull[PULL_MAX];
 	size_t npull;
 	int pulled;                      /* the card in the reader was pulled */
+	int bad_atr_off;                 /* a garbage-ATR card was let go */
+	/* Fault hooks, per card: --mute N:M, --bad-atr N. */
+	struct pull mute[PULL_MAX];
+	size_t nmute;
+	unsigned long bad_atr[PULL_MAX];
+	size_t nbad_atr;
+	struct timespec in_since;        /* when the card in the reader went in */
 	unsigned flags;
 	int failed;
 };
@@ -70,6 +85,7 @@ usage_hopper(FILE *f)
 	fprintf(f,
 	    "usage: mic-vcard hopper --out DIR [--host H] [--port N] [--count N]\n"
 	    "                        [--serial-base S] [--pki DIR] [--pull N:M]...\n"
+	    "                        [--mute N:M]... [--bad-atr N]...\n"
 	    "                        [--t0-quirks] [-v]\n"
 	    "\n"
 	    "Feed blank cards into the vpcd reader slot at H:N, like the hopper\n"
@@ -103,11 +119,20 @@ usage_hopper(FILE *f)
 	    "                     aside (its image written) and, after %d ms\n"
 	    "                     with the reader empty, the next blank card goes\n"
 	    "                     in. May be given up to %d times, for distinct N\n"
+	    "  --mute N:M         FAULT: the Nth card goes mute at its Mth command\n"
+	    "                     APDU: it stays in the reader and never answers\n"
+	    "                     again (vpcd waits for ever) until the hopper\n"
+	    "                     stops\n"
+	    "  --bad-atr N        FAULT: the Nth card answers the reset with\n"
+	    "                     bytes that are no ATR; it leaves (set aside)\n"
+	    "                     when powered off %d ms or more after it went\n"
+	    "                     in (a terminal giving up on it)\n"
 	    "  --t0-quirks        cards answer like T=0 cards\n"
 	    "  -v                 trace APDUs (PINs shown as **)\n"
 	    "\n"
 	    "Exit status: 0 done or stopped by a signal, 1 failure, 2 usage.\n",
-	    DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERIAL, PULL_GAP_MS, PULL_MAX);
+	    DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERIAL, PULL_GAP_MS, PULL_MAX,
+	    BAD_ATR_STAY_MS);
 }
 
 /* Count the serial's trailing digits up by one; -1 when they run out. */
@@ -177,6 +202,8 @@ new_card(struct hopper *h, vc_card **card)
 	h->inserted++;
 	h->apdus = 0;
 	h->pulled = 0;
+	h->bad_atr_off = 0;
+	clock_gettime(CLOCK_MONOTONIC, &h->in_since);
 	vct_say(&h->log, "blank card %s in the reader%s (card %lu of this "
 	    "hopper)", h->serial, h->pki != NULL ? ", with SCP11 keys" : "",
 	    h->inserted);
@@ -187,10 +214,30 @@ new_card(struct hopper *h, vc_card **card)
  * Does the card leave at power-off? Only a blank card no terminal sent a
  * command to stays: pcscd alone powering it up and down is not work.
  */
+static long
+ms_in_reader(const struct hopper *h)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - h->in_since.tv_sec) * 1000 +
+	    (now.tv_nsec - h->in_since.tv_nsec) / 1000000;
+}
+
+static int
+bad_atr_now(const struct hopper *h)
+{
+	for (size_t i = 0; i < h->nbad_atr; i++)
+		if (h->bad_atr[i] == h->inserted)
+			return 1;
+	return 0;
+}
+
 static int
 worked_on(const struct hopper *h, const vc_card *card)
 {
 	return h->pulled || h->apdus > 0 ||
+	    h->bad_atr_off ||
 	    vc_card_state(card) != VC_STATE_BLANK;
 }
 
@@ -252,6 +299,9 @@ on_event(void *arg, int event, vc_card **card)
 
 	switch (event) {
 	case VC_EV_POWER_OFF:
+		if (bad_atr_now(h) && ms_in_reader(h) >= BAD_ATR_STAY_MS)
+			h->bad_atr_off = 1;
+		break;
 	case VC_EV_LEFT:
 		break;
 	default:
@@ -301,30 +351,69 @@ on_apdu(void *arg, int phase, unsigned long seq)
 		/* Ends the run with no answer sent; cmd_hopper goes on. */
 		return VC_ACT_STOP;
 	}
+	for (size_t i = 0; i < h->nmute; i++) {
+		if (h->mute[i].card != h->inserted ||
+		    h->mute[i].apdu != h->apdus)
+			continue;
+		vct_say(&h->log, "--mute %lu:%lu: card %s hangs at its APDU "
+		    "%lu", h->mute[i].card, h->mute[i].apdu, h->serial,
+		    h->apdus);
+		return VC_ACT_MUTE;
+	}
 	return VC_ACT_CONTINUE;
 }
 
-/* N:M, both from 1, N not already pulled; 0 ok. */
+/* Not an ATR: TS is neither 3B nor 3F (ISO/IEC 7816-3 8.1). */
+static size_t
+on_atr(void *arg, uint8_t *atr, size_t cap)
+{
+	static const uint8_t junk[] = { 0x00, 0xFF, 0x13, 0x37 };
+	const struct hopper *h = arg;
+
+	if (!bad_atr_now(h) || cap < sizeof(junk))
+		return 0;
+	memcpy(atr, junk, sizeof(junk));
+	return sizeof(junk);
+}
+
+/* N:M, both from 1, into @p set of @p *n, N not in it yet; 0 ok. */
 static int
-parse_pull(struct hopper *h, const char *s)
+parse_card_apdu(struct pull *set, size_t *n, const char *s)
 {
 	char num[32];
 	const char *colon = strchr(s, ':');
-	size_t n = colon != NULL ? (size_t)(colon - s) : 0;
+	size_t len = colon != NULL ? (size_t)(colon - s) : 0;
 	struct pull p;
 
-	if (colon == NULL || n == 0 || n >= sizeof(num) ||
-	    h->npull >= PULL_MAX)
+	if (colon == NULL || len == 0 || len >= sizeof(num) ||
+	    *n >= PULL_MAX)
 		return -1;
-	memcpy(num, s, n);
-	num[n] = '\0';
+	memcpy(num, s, len);
+	num[len] = '\0';
 	if (vct_parse_ulong(num, &p.card) != 0 || p.card == 0 ||
 	    vct_parse_ulong(colon + 1, &p.apdu) != 0 || p.apdu == 0)
 		return -1;
-	for (size_t i = 0; i < h->npull; i++)
-		if (h->pull[i].card == p.card)
+	for (size_t i = 0; i < *n; i++)
+		if (set[i].card == p.card)
 			return -1;
-	h->pull[h->npull++] = p;
+	set[(*n)++] = p;
+	return 0;
+}
+
+static int
+parse_pull(struct hopper *h, const char *s)
+{
+	return parse_card_apdu(h->pull, &h->npull, s);
+}
+
+static int
+parse_bad_atr(struct hopper *h, const char *s)
+{
+	unsigned long n;
+
+	if (vct_parse_ulong(s, &n) != 0 || n == 0 || h->nbad_atr >= PULL_MAX)
+		return -1;
+	h->bad_atr[h->nbad_atr++] = n;
 	return 0;
 }
 
@@ -375,6 +464,8 @@ cmd_hopper(int argc, char **argv)
 		{ "serial-base", required_argument, NULL, 's' },
 		{ "pki", required_argument, NULL, 'K' },
 		{ "pull", required_argument, NULL, 'P' },
+		{ "mute", required_argument, NULL, 'M' },
+		{ "bad-atr", required_argument, NULL, 'B' },
 		{ "t0-quirks", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -424,6 +515,22 @@ cmd_hopper(int argc, char **argv)
 				fprintf(stderr, "mic-vcard hopper: bad --pull "
 				    "'%s' (N:M, both from 1; at most %d, each "
 				    "for another card N)\n", optarg, PULL_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'M':
+			if (parse_card_apdu(h.mute, &h.nmute, optarg) != 0) {
+				fprintf(stderr, "mic-vcard hopper: bad --mute "
+				    "'%s' (N:M, both from 1; at most %d, each "
+				    "for another card N)\n", optarg, PULL_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'B':
+			if (parse_bad_atr(&h, optarg) != 0) {
+				fprintf(stderr, "mic-vcard hopper: bad --bad-atr "
+				    "'%s' (N, from 1; at most %d)\n", optarg,
+				    PULL_MAX);
 				return EXIT_USAGE;
 			}
 			break;
@@ -478,6 +585,12 @@ cmd_hopper(int argc, char **argv)
 	for (size_t i = 0; i < h.npull; i++)
 		vct_say(&h.log, "--pull: card %lu of this hopper leaves at its "
 		    "APDU %lu", h.pull[i].card, h.pull[i].apdu);
+	for (size_t i = 0; i < h.nmute; i++)
+		vct_say(&h.log, "--mute: card %lu of this hopper hangs at its "
+		    "APDU %lu", h.mute[i].card, h.mute[i].apdu);
+	for (size_t i = 0; i < h.nbad_atr; i++)
+		vct_say(&h.log, "--bad-atr: card %lu of this hopper has a "
+		    "garbage ATR", h.bad_atr[i]);
 	/* The PKI is read once, and the first card is its check: a PKI
 	 * that cannot make one fails here, before any reader sees a card. */
 	if (h.pki != NULL && vcf_new(&h.factory, h.pki, why,
@@ -494,6 +607,7 @@ cmd_hopper(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	vct_vpcd_cfg(&cfg, host, port, on_event, on_apdu, &h);
+	cfg.atr = on_atr;
 	/* A pull ends the run (the only way the APDU hook can take a card
 	 * out unanswered); the hopper then starts a new run with the next
 	 * card, a new connection that pcscd sees as an insertion. */

@@ -83,7 +83,9 @@ perso_usage(FILE *f)
 	    "or --key), to a new file of mode 0600, one JSON line per card.\n"
 	    "\n"
 	    "Ctrl-C stops after the cards in the readers; a second one stops at\n"
-	    "once (the next run ends that card's attempt as interrupted).\n"
+	    "once (the next run ends that card's attempt as interrupted). A\n"
+	    "reader whose card has not answered for 5 s is then left behind,\n"
+	    "its attempt ended as interrupted (a mute card: void it).\n"
 	    "Exit status: 0 every application issued (--check: every line\n"
 	    "valid; pins export: every PIN written); 1 stopped before the end,\n"
 	    "a reader stopped, or failed (--check: a line is bad); 2 bad usage,\n"
@@ -110,6 +112,7 @@ struct run {
 	int bar_shown;
 	size_t total;            /* applications open at the start */
 	size_t issued, failed, rejected, set_aside, readers_down;
+	size_t unusable, untouched;  /* cards: not readable; left blank */
 	double t0;
 	json_t *errors;          /* --json: the batch's bad lines */
 	int pin_write_failed;
@@ -274,7 +277,10 @@ on_event(const mic_perso_event *ev, void *arg)
 		say(r, "rejected %s: %s", ev->app_id, ev->reason);
 		break;
 	case MIC_PERSO_EV_SET_ASIDE:
-		r->set_aside++;
+		if (!ev->reminder && ev->unusable)
+			r->unusable++;
+		else if (!ev->reminder)
+			r->set_aside++;
 		say(r, "reader %s: take card %s out: %s", ev->reader,
 		    ev->chip_serial, ev->reason);
 		break;
@@ -283,6 +289,11 @@ on_event(const mic_perso_event *ev, void *arg)
 		say(r, "reader %s stopped: %s%s%s", ev->reader,
 		    mic_strerror(ev->rc), ev->reason != NULL ? ": " : "",
 		    ev->reason != NULL ? ev->reason : "");
+		break;
+	case MIC_PERSO_EV_UNTOUCHED:
+		r->untouched++;
+		say(r, "reader %s: blank card %s stays in the reader, untouched",
+		    ev->reader, ev->chip_serial);
 		break;
 	}
 	show_bar(r);
@@ -684,6 +695,11 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 		    "%zu rejected, %zu cards set aside, %.1f s (%.0f "
 		    "cards/hour)\n", r->issued, r->failed, r->rejected,
 		    r->set_aside, el, el > 0 ? r->issued * 3600.0 / el : 0);
+		fprintf(stderr, "cards:    %zu through the readers: %zu issued, "
+		    "%zu failed (void them), %zu set aside, %zu unusable, %zu "
+		    "left in the readers untouched\n", r->issued + r->failed +
+		    r->set_aside + r->unusable + r->untouched, r->issued,
+		    r->failed, r->set_aside, r->unusable, r->untouched);
 		fprintf(stderr, "journal:  %zu issued, %zu rejected, %zu left "
 		    "(%zu queued, %zu in progress, %zu to retry); %zu "
 		    "attempts, %zu failed\n", js->issued, js->rejected, left,
@@ -709,7 +725,7 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 	w.arr = json_array();
 	(void)mic_perso_line_failures(line, on_failure, &w);
 	out = json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:f, s:f, s:I}, "
-	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:b, s:s, "
+	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:b, s:o, s:s, "
 	    "s:s}",
 	    "batch", loaded ? json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}",
 	    "lines", (json_int_t)ls->lines, "valid", (json_int_t)ls->valid,
@@ -729,6 +745,10 @@ summary(struct run *r, const mic_perso_load_stats *ls, int loaded,
 	    (json_int_t)left, "issued_without_pin", (json_int_t)no_pin,
 	    "failures", w.arr,
 	    "complete", left == 0 && run_rc == MIC_OK && r->readers_down == 0,
+	    "cards", json_pack("{s:I, s:I, s:I, s:I, s:I}", "issued",
+	    (json_int_t)r->issued, "failed", (json_int_t)r->failed,
+	    "set_aside", (json_int_t)r->set_aside, "unusable",
+	    (json_int_t)r->unusable, "untouched", (json_int_t)r->untouched),
 	    "pin_mailer", pin_path,
 	    "stopped", run_rc == MIC_OK ? "" : mic_strerror_name(run_rc));
 	if (out != NULL && (s = json_dumps(out, JSON_INDENT(2))) != NULL) {
@@ -1199,6 +1219,9 @@ out:
 	if (batch_fp != NULL)
 		fclose(batch_fp);
 	mic_perso_line_free(&line);
-	mic_perso_cfg_free(&cfg);
+	/* A reader left stuck on a mute card still uses the configuration
+	 * (mic_perso_line_run()): the process ends with it. */
+	if (run_rc != MIC_ERR_TIMEOUT)
+		mic_perso_cfg_free(&cfg);
 	return ret;
 }

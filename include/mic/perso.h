@@ -325,7 +325,8 @@ typedef struct mic_perso_event {
 	const char *transport_pin;
 	mic_rc rc;                /**< FAILED, REJECTED, READER_DOWN */
 	/** FAILED, REJECTED, SET_ASIDE; READER_DOWN: SQLite's reason after
-	 * MIC_ERR_JOURNAL, else NULL */
+	 * MIC_ERR_JOURNAL, what became of the attempt after MIC_ERR_TIMEOUT,
+	 * else NULL */
 	const char *reason;
 	int rejected;             /**< FAILED: the application was rejected */
 	unsigned attempt_no;      /**< FAILED, ISSUED: the application's attempts so far */

@@ -286,9 +286,14 @@ on_event(const mic_perso_event *ev, void *arg)
 		break;
 	case MIC_PERSO_EV_READER_DOWN:
 		r->readers_down++;
-		say(r, "reader %s stopped: %s%s%s", ev->reader,
-		    mic_strerror(ev->rc), ev->reason != NULL ? ": " : "",
-		    ev->reason != NULL ? ev->reason : "");
+		/* SQLite's reason details a journal error; a mute card's
+		 * reason says it all. */
+		if (ev->reason != NULL && ev->rc != MIC_ERR_JOURNAL)
+			say(r, "reader %s stopped: %s", ev->reader, ev->reason);
+		else
+			say(r, "reader %s stopped: %s%s%s", ev->reader,
+			    mic_strerror(ev->rc), ev->reason != NULL ? ": " : "",
+			    ev->reason != NULL ? ev->reason : "");
 		break;
 	case MIC_PERSO_EV_UNTOUCHED:
 		r->untouched++;

@@ -149,6 +149,17 @@ typedef void mic_tx_trace_fn(void *arg, int dir, const uint8_t *buf, size_t len)
 void mic_tx_set_trace(mic_tx_t *tx, mic_tx_trace_fn *fn, void *arg);
 
 /**
+ * The response data of a command flagged MIC_APDU_PERSONAL (the holder's
+ * files, read by libmic) is also replaced by "*" bytes before the trace
+ * hook sees it: the hook gets the header, the length and the status word.
+ * With @p show nonzero the hook sees it as it crossed the wire (plain after
+ * VERIFY, encrypted in a secure channel): an explicit opt-in, for a caller
+ * that keeps its traces as carefully as the data (docs/privacy.md). Secrets
+ * (MIC_APDU_SENSITIVE) stay masked whatever @p show says. Off by default.
+ */
+void mic_tx_set_trace_personal(mic_tx_t *tx, int show);
+
+/**
  * A secure messaging layer, e.g. the SCP03-style protection that
  * mic_scp11a_open() and mic_scp11b_open() install. Once installed, every
  * mic_tx_transmit() passes the caller's logical command through wrap before

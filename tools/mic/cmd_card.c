@@ -25,7 +25,7 @@ static void
 card_usage(FILE *f)
 {
 	fprintf(f, "usage: mic card read [-r READER] [--terminal DIR | --pin] "
-	    "[--json]\n"
+	    "[--json] [--trace]\n"
 	    "       mic card verify [-r READER] --trust DIR | --terminal DIR\n"
 	    "  read: without credentials, the public card data only (EF.CARD:\n"
 	    "  what is printed on the card), and what it did not show. With\n"
@@ -37,7 +37,9 @@ card_usage(FILE *f)
 	    "  family members and the transaction log. The PIN comes from\n"
 	    "  MIC_PIN or, when that is unset, from one line of standard input;\n"
 	    "  never from the command line. --json prints one JSON object\n"
-	    "  instead (amounts in integer fen).\n"
+	    "  instead (amounts in integer fen). --trace shows every APDU on\n"
+	    "  the wire on standard error: the holder's files as their header,\n"
+	    "  length and status word only, never their data.\n"
 	    "  verify: is the card genuine? Chip authentication: the chip's\n"
 	    "  certificate CERT.SD.ECKA (GET DATA BF21) chains to the trust\n"
 	    "  store and names the chip serial of the FCI, and the chip proves\n"
@@ -227,10 +229,12 @@ cmd_card(int argc, char **argv)
 		{ "pin", no_argument, NULL, 'p' },
 		{ "terminal", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "trace", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *reader = NULL, *what = NULL, *term_arg = NULL;
+	int do_trace = 0;
 	mic_terminal_t *term = NULL;
 	mic_card_check check = MIC_CHECK_NONE;
 	card_access access = CARD_PUBLIC;
@@ -267,6 +271,9 @@ cmd_card(int argc, char **argv)
 		case 'T':
 			term_arg = optarg;
 			break;
+		case 'x':
+			do_trace = 1;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -300,6 +307,8 @@ cmd_card(int argc, char **argv)
 	}
 	if ((tx = tool_open_reader("card", reader)) == NULL)
 		goto wipe;
+	if (do_trace)
+		mic_tx_set_trace(tx, tool_trace, NULL);
 	/* One transaction for the whole visit, as a POS holds the card. */
 	if ((rc = mic_tx_begin(tx)) != MIC_OK) {
 		tool_fail("card", "starting a transaction", rc);

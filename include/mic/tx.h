@@ -11,7 +11,8 @@
  *   - recovery after another application reset the card: reconnect,
  *     re-select the last application, let the caller confirm it is the same
  *     card, then resend once;
- *   - a trace hook that never sees PINs or keys;
+ *   - a trace hook that never sees PINs or keys, nor (unless the caller
+ *     opts in) the holder's files;
  *   - an optional secure messaging layer (mic_tx_set_sm()) that protects
  *     every command and response.
  *

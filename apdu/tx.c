@@ -84,6 +84,7 @@ struct mic_tx {
 	void *reset_arg;
 	mic_tx_trace_fn *trace;
 	void *trace_arg;
+	int trace_personal;    /* the caller opted in to personal data */
 	mic_tx_stats stats;
 	uint8_t *cbuf;         /* the APDU handed to the backend */
 	uint8_t *rbuf;         /* the backend's response */
@@ -166,6 +167,13 @@ rsp_sw(const mic_tx_t *tx, size_t rlen)
 	return mici_get_u16(tx->rbuf + rlen - 2);
 }
 
+/*
+ * What a trace masks: a secret's command and response data, a personal
+ * file's response data. Both also mark the buffers for wiping.
+ */
+#define TX_SECRET 0x01
+#define TX_PERSONAL 0x02
+
 static void
 trace_cmd(mic_tx_t *tx, size_t len, size_t nc, int sensitive)
 {
@@ -173,7 +181,7 @@ trace_cmd(mic_tx_t *tx, size_t len, size_t nc, int sensitive)
 
 	if (tx->trace == NULL)
 		return;
-	if (!sensitive || nc == 0) {
+	if ((sensitive & TX_SECRET) == 0 || nc == 0) {
 		tx->trace(tx->trace_arg, MIC_TRACE_CMD, tx->cbuf, len);
 		return;
 	}
@@ -618,7 +626,9 @@ mic_tx_transmit(mic_tx_t *tx, const mic_apdu *cmd, uint8_t *rsp,
 	memset(&x, 0, sizeof(x));
 	memset(&w, 0, sizeof(w));
 	x.cmd = cmd;
-	x.sensitive = mic_apdu_is_sensitive(cmd);
+	x.sensitive = mic_apdu_is_sensitive(cmd) ? TX_SECRET : 0;
+	if ((cmd->flags & MIC_APDU_PERSONAL) != 0 && !tx->trace_personal)
+		x.sensitive |= TX_PERSONAL;
 	x.rsp = rsp;
 	x.cap = cap;
 	if ((unwrap = sm = tx->sm_ctx != NULL)) {
@@ -917,6 +927,13 @@ mic_tx_set_trace(mic_tx_t *tx, mic_tx_trace_fn *fn, void *arg)
 		return;
 	tx->trace = fn;
 	tx->trace_arg = arg;
+}
+
+void
+mic_tx_set_trace_personal(mic_tx_t *tx, int show)
+{
+	if (tx != NULL)
+		tx->trace_personal = show != 0;
 }
 
 mic_rc

@@ -580,8 +580,9 @@ minimum(const struct sizes *s, int ext, struct cost out[ST_N])
 	xchg(&out[ST_MUTUAL], s->auth_cmd, s->auth_rsp, 1, ext);
 	xchg(&out[ST_GENKEY], sm_len(0), sm_len(s->gen), 1, ext);
 	store_min(s, ext, &out[ST_STORE]);
+	/* Read back inside the bureau's channel (card profile 4.3). */
 	for (size_t i = 0; i < NELEM(s->file); i++)
-		xchg(&out[ST_READ], 0, s->file[i], 1, ext);
+		xchg(&out[ST_READ], sm_len(0), sm_len(s->file[i]), 1, ext);
 	xchg(&out[ST_INTERNAL], s->auth_cmd, s->auth_rsp, 1, ext);
 }
 
@@ -703,9 +704,9 @@ one_card(struct ctx *c, int ext, int signs, double *host, double *card,
 }
 
 /* The sizes of struct sizes, from a fresh blank card, the PKI and the
- * card personalized in @p tx. */
+ * card @p pcard personalized in @p tx. */
 static int
-card_sizes(struct ctx *c, mic_tx_t *ptx, struct sizes *s)
+card_sizes(struct ctx *c, vc_card *pcard, mic_tx_t *ptx, struct sizes *s)
 {
 	static const uint8_t aid[] = VC_MIC_AID;
 	static const uint8_t sfi[5] = { MIC_SFI_CARD, MIC_SFI_HOLDER,
@@ -735,7 +736,10 @@ card_sizes(struct ctx *c, mic_tx_t *ptx, struct sizes *s)
 	s->auth_cmd = 2 + 13 + 3 + 65;
 	s->auth_rsp = 3 + 65 + 2 + 16;
 	/* The DGI bodies are the templates the personalized files start
-	 * with (EF.SOD and EF.CERT: their DER); the PIN block is 8 bytes. */
+	 * with (EF.SOD and EF.CERT: their DER); the PIN block is 8 bytes.
+	 * EF.HOLDER and EF.INSURANCE need a role (card profile 4.3): the
+	 * in-process hook gives the bureau's, for sizing only. */
+	vc_card_test_set_role(pcard, VC_ROLE_BUREAU);
 	/*
 	 * What a read-back must read: the files EF.SOD's hashes cover whole,
 	 * padding included (profile 2.4), and EF.SOD itself only to the end
@@ -774,7 +778,7 @@ report_apdus(struct ctx *c)
 	/* The extended path first: its card is kept to take the sizes. */
 	if (one_card(c, 1, 0, &h, &k, &d, &tl[1], &res, &l, &tx) != 0)
 		return -1;
-	if (card_sizes(c, tx, &s) != 0)
+	if (card_sizes(c, l.card, tx, &s) != 0)
 		goto out;
 	mic_perso_result_free(&res);
 	mic_tx_free(&tx);

@@ -248,6 +248,10 @@ read_cmd(mic_card_t *card, uint8_t ins, uint8_t p1, uint8_t p2, uint8_t *buf,
 	a.p1 = p1;
 	a.p2 = p2;
 	a.ne = NE_ALL;
+	/* Every file read here but EF.CARD is the holder's (profile 4.3):
+	 * a trace shows its header and length only. */
+	if (!(ins == INS_READ_BINARY && p1 == (P1_SFI | MIC_SFI_CARD)))
+		a.flags = MIC_APDU_PERSONAL;
 	if ((rc = mic_tx_transmit(card->tx, &a, buf, RSP_MAX, n, &sw)) !=
 	    MIC_OK) {
 		mici_debug("%s: %02X %02X %02X: %d", __func__, ins, p1, p2,
@@ -327,7 +331,7 @@ mic_card_read(mic_card_t *card, unsigned what)
 	mic_rc rc, erc;
 
 	memset(&pf, 0, sizeof(pf));
-	if (card == NULL || what == 0 || (what & ~MIC_READ_PUBLIC) != 0) {
+	if (card == NULL || what == 0 || (what & ~MIC_READ_ALL) != 0) {
 		mici_debug("%s: invalid argument", __func__);
 		return MIC_ERR_INVALID_ARGUMENT;
 	}
@@ -560,6 +564,8 @@ read_range(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t off, size_t size,
 	mic_rc rc;
 
 	chunk = path_extended(tx) ? MIC_APDU_NE_MAX_EXT : READ_CHUNK;
+	if (sfi != MIC_SFI_CARD && sfi != MIC_SFI_SOD && sfi != MIC_SFI_CERT)
+		a.flags = MIC_APDU_PERSONAL;
 	if (first > chunk)
 		first = chunk;
 	while (off < size) {

@@ -833,10 +833,35 @@ read_same(struct mici_perso *p, uint8_t sfi, const uint8_t *want, size_t size)
 }
 
 /*
- * The card counts as issued only if a terminal would accept it: plain
- * reads give the bytes written, passive authentication and the card
- * certificate verify as a terminal checks them, and the card proves its
- * key in SCP11b.
+ * Read every file back inside the bureau's channel, before it closes:
+ * EF.HOLDER and EF.INSURANCE are personal (card profile 4.3), and the
+ * channel's encrypted answers keep them off the reader's line. The files
+ * the terminal trusts are the ones it reads: compare what the card gives
+ * back, then verify_card() verifies exactly those bytes.
+ */
+static mic_rc
+read_back(struct mici_perso *p)
+{
+	mic_rc rc;
+
+	if ((rc = read_same(p, MIC_SFI_CARD, p->f_card,
+	    sizeof(p->f_card))) != MIC_OK ||
+	    (rc = read_same(p, MIC_SFI_HOLDER, p->f_holder,
+	    sizeof(p->f_holder))) != MIC_OK ||
+	    (rc = read_same(p, MIC_SFI_INSURANCE, p->f_ins,
+	    sizeof(p->f_ins))) != MIC_OK ||
+	    (rc = read_same(p, MIC_SFI_CERT, p->f_cert,
+	    sizeof(p->f_cert))) != MIC_OK ||
+	    (rc = read_same(p, MIC_SFI_SOD, p->f_sod, p->l_sod)) != MIC_OK)
+		mici_debug("%s: %d", __func__, (int)rc);
+	return rc;
+}
+
+/*
+ * The card counts as issued only if a terminal would accept it: the
+ * files read back are the bytes written, passive authentication and the
+ * card certificate verify as a terminal checks them, and the card proves
+ * its key in SCP11b.
  */
 static mic_rc
 verify_card(struct mici_perso *p)
@@ -862,18 +887,6 @@ verify_card(struct mici_perso *p)
 		    mic_state_name(mic_card_state(p->card)));
 		return MIC_ERR_STATE;
 	}
-	/* The files the terminal trusts are the ones it reads: compare what
-	 * the card gives back, then verify exactly those bytes. */
-	if ((rc = read_same(p, MIC_SFI_CARD, p->f_card,
-	    sizeof(p->f_card))) != MIC_OK ||
-	    (rc = read_same(p, MIC_SFI_HOLDER, p->f_holder,
-	    sizeof(p->f_holder))) != MIC_OK ||
-	    (rc = read_same(p, MIC_SFI_INSURANCE, p->f_ins,
-	    sizeof(p->f_ins))) != MIC_OK ||
-	    (rc = read_same(p, MIC_SFI_CERT, p->f_cert,
-	    sizeof(p->f_cert))) != MIC_OK ||
-	    (rc = read_same(p, MIC_SFI_SOD, p->f_sod, p->l_sod)) != MIC_OK)
-		return rc;
 	/* EF.SOD to its DER length only: the padding after the object is
 	 * no part of it, and reading it cost 3 APDUs and 1 KB a card. */
 	if ((rc = mic_sod_verify(p->cfg->trust, p->f_sod, p->l_sod,
@@ -995,7 +1008,8 @@ perso_run(struct mici_perso *p, const mic_application_t *app, uint64_t serial)
 	t0 = prep_begin();
 	rc = build_signed(p);
 	prep_end(t0);
-	if (rc != MIC_OK || (rc = store_all(p)) != MIC_OK)
+	if (rc != MIC_OK || (rc = store_all(p)) != MIC_OK ||
+	    (rc = read_back(p)) != MIC_OK)
 		return rc;
 	mic_scp_close(p->tx);
 	return verify_card(p);

@@ -755,6 +755,23 @@ mic_pki_load(const char *dir, mic_cert_kind kind, const char *name,
 	return mic_keyprov_open_ex(kp, uri, share, pin_cb, pin_arg);
 }
 
+mic_rc
+mici_pki_load_dir(const char *edir, mic_pin_cb *pin_cb, void *pin_arg,
+    mic_keyprov_t **kp, uint8_t *cert, size_t cap, size_t *cert_len)
+{
+	char p[PATH_MAX], uri[URI_FILE_MAX];
+	mic_rc rc;
+
+	if (edir == NULL || kp == NULL || cert == NULL || cert_len == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	*kp = NULL;
+	if ((rc = join(p, sizeof(p), edir, CERT_PEM)) != MIC_OK ||
+	    (rc = read_cert(p, cert, cap, cert_len)) != MIC_OK ||
+	    (rc = key_uri_of(edir, uri, sizeof(uri))) != MIC_OK)
+		return rc;
+	return mic_keyprov_open_ex(kp, uri, NULL, pin_cb, pin_arg);
+}
+
 static mic_rc
 copy_file(const char *from_dir, const char *name, const char *to_dir,
     const char *to_name, int private_only, int force)

@@ -1567,6 +1567,53 @@ mici_cert_verify(const mic_trust_t *ct, X509 *leaf, STACK_OF(X509) *extra,
 }
 
 mic_rc
+mici_trust_chain(const mic_trust_t *t, X509 *leaf, STACK_OF(X509) **out)
+{
+	STACK_OF(X509) *sk = NULL;
+	X509 *cur = leaf, *up;
+	int found;
+
+	if (t == NULL || leaf == NULL || out == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	*out = NULL;
+	if ((sk = sk_X509_new_null()) == NULL || !X509_up_ref(leaf))
+		goto nomem;
+	if (!sk_X509_push(sk, leaf)) {
+		X509_free(leaf);
+		goto nomem;
+	}
+	/* Up through the intermediates only: the card holds the root. */
+	do {
+		found = 0;
+		for (int i = 0; t->inter != NULL &&
+		    i < sk_X509_num(t->inter); i++) {
+			up = sk_X509_value(t->inter, i);
+			if (up == cur || X509_check_issued(up, cur) != X509_V_OK)
+				continue;
+			if (sk_X509_num(sk) >= 3) {
+				mici_debug("%s: chain too long", __func__);
+				sk_X509_pop_free(sk, X509_free);
+				return MIC_ERR_CERT_CHAIN;
+			}
+			if (!X509_up_ref(up))
+				goto nomem;
+			if (!sk_X509_unshift(sk, up)) {
+				X509_free(up);
+				goto nomem;
+			}
+			cur = up;
+			found = 1;
+			break;
+		}
+	} while (found);
+	*out = sk;
+	return MIC_OK;
+nomem:
+	sk_X509_pop_free(sk, X509_free);
+	return MIC_ERR_NOMEM;
+}
+
+mic_rc
 mic_cert_verify(const mic_trust_t *t, const uint8_t *cert, size_t len,
     mic_cert_kind kind)
 {

@@ -226,4 +226,19 @@ mic_rc mici_sod_build(mici_issuer *ds, const mic_sod_file *files,
     size_t nfiles, const uint8_t chip_serial[MIC_CHIP_SERIAL_LEN],
     uint8_t *out, size_t cap, size_t *len);
 
+/**
+ * The entity in directory @p edir (cert.pem, and key.uri or key.pem):
+ * mic_pki_load() for a directory of any layout, e.g. TRUSTDIR/terminal.
+ */
+mic_rc mici_pki_load_dir(const char *edir, mic_pin_cb *pin_cb, void *pin_arg,
+    mic_keyprov_t **kp, uint8_t *cert, size_t cap, size_t *cert_len);
+
+/**
+ * The chain a card needs for @p leaf: the CAs of @p t's intermediates from
+ * the one under the root down to @p leaf's issuer, then @p leaf (taken
+ * up by reference). At most 3 certificates (card profile 4.4).
+ */
+mic_rc mici_trust_chain(const mic_trust_t *t, X509 *leaf,
+    STACK_OF(X509) **out);
+
 #endif

@@ -255,7 +255,7 @@ typedef uint16_t vc_cmd_fn(struct vc_card *card, struct vc_req *req,
  */
 enum vc_acc {
 	ACC_READ_DIR = 0,
-	ACC_READ_PUBLIC,     /* EF.CARD .. EF.ACTIVATION */
+	ACC_READ_PUBLIC,     /* EF.CARD, EF.SOD, EF.CERT */
 	ACC_READ_PRIVATE,    /* EF.FAMILY, EF.ACCOUNT, EF.LOG */
 	ACC_UPDATE_NEVER,    /* UPDATE BINARY, any EF; UPDATE RECORD but family */
 	ACC_UPDATE_FAMILY,   /* UPDATE RECORD EF.FAMILY */
@@ -268,6 +268,7 @@ enum vc_acc {
 	ACC_TERMINATE,
 	ACC_DEBIT,
 	ACC_CREDIT,
+	ACC_READ_PERSONAL,   /* EF.HOLDER, EF.INSURANCE, EF.ACTIVATION */
 	ACC_COUNT
 };
 

@@ -133,10 +133,12 @@ mic_rc vc_card_load(vc_card **out, const uint8_t *nv, size_t len,
  * The layout version of an nv state (its bytes 4-5 after the magic
  * "MICV"), or -1 if @p nv does not even start like one. vc_card_load()
  * takes only VC_CARD_NV_LAYOUT; tools use this to say why an older image
- * is refused.
+ * is refused. Layout 3 stores the personal files' own access class
+ * (docs/card-profile.md 4.3): a layout 2 image would still hand EF.HOLDER
+ * to anyone, so it is refused rather than read.
  */
 int vc_card_nv_layout(const uint8_t *nv, size_t len);
-#define VC_CARD_NV_LAYOUT 2
+#define VC_CARD_NV_LAYOUT 3
 
 /** The 8-byte chip serial (FCI A5/81). */
 void vc_card_chip_serial(const vc_card *card,

@@ -27,6 +27,12 @@ extern "C" {
 
 /** The data field holds a PIN, a key or other secret: never trace it. */
 #define MIC_APDU_SENSITIVE 0x01u
+/**
+ * The response holds the holder's personal data (docs/privacy.md): a trace
+ * shows its status word and length, its data as "*" bytes, unless the
+ * caller opted in with mic_tx_set_trace_personal().
+ */
+#define MIC_APDU_PERSONAL 0x02u
 
 typedef struct mic_apdu {
 	uint8_t cla;
@@ -36,7 +42,7 @@ typedef struct mic_apdu {
 	const uint8_t *data; /**< Nc bytes; borrowed, may be NULL when nc == 0 */
 	size_t nc;           /**< number of data bytes, Nc */
 	size_t ne;           /**< expected response bytes, Ne; 0 means no Le field */
-	unsigned flags;      /**< MIC_APDU_SENSITIVE */
+	unsigned flags;      /**< MIC_APDU_SENSITIVE, MIC_APDU_PERSONAL */
 } mic_apdu;
 
 /** How to encode Lc/Le. */

@@ -5,7 +5,16 @@
  * mic_tx_t that the caller owns and keeps open for the card's lifetime.
  * It speaks only what docs/card-profile.md specifies: one SELECT by AID,
  * then READ BINARY and READ RECORD by short file identifier, never a
- * probing SELECT; mic_card_verify() adds GET DATA and SCP11b.
+ * probing SELECT; mic_card_verify() and mic_card_authenticate() add GET
+ * DATA and SCP11b or SCP11a.
+ *
+ * Privacy (card profile 4.3, docs/privacy.md): in plain, a card gives
+ * anyone EF.CARD, EF.CERT and EF.SOD only. The holder's files (EF.HOLDER,
+ * EF.INSURANCE, EF.ACTIVATION, and the private ones) need an SCP11a
+ * channel of a terminal (mic_card_authenticate() with a mic_terminal_t) or
+ * the holder's PIN (mic_card_verify_pin()); without either the card
+ * answers MIC_SW_SECURITY_STATUS (6982). libmic flags those reads
+ * MIC_APDU_PERSONAL, so a trace hook sees no byte of them by default.
  *
  * The card installs a reset hook on the transport. After another
  * application reset the card, the transport reconnects and calls it; the
@@ -26,6 +35,7 @@
 #include <stdint.h>
 
 #include <mic/err.h>
+#include <mic/keyprov.h>
 #include <mic/pki.h>
 #include <mic/profile.h>
 #include <mic/tx.h>
@@ -40,8 +50,12 @@ typedef struct mic_card mic_card_t;
 #define MIC_READ_CARD 0x01u       /**< EF.CARD */
 #define MIC_READ_HOLDER 0x02u     /**< EF.HOLDER */
 #define MIC_READ_INSURANCE 0x04u  /**< EF.INSURANCE */
-/** The files any terminal may read without PIN or secure channel. */
-#define MIC_READ_PUBLIC (MIC_READ_CARD | MIC_READ_HOLDER | MIC_READ_INSURANCE)
+/** The files anyone may read, without PIN or secure channel. */
+#define MIC_READ_PUBLIC MIC_READ_CARD
+/** The holder's files: SCP11a with any role, or the PIN (profile 4.3). */
+#define MIC_READ_PERSONAL (MIC_READ_HOLDER | MIC_READ_INSURANCE)
+/** Everything mic_card_read() can read. */
+#define MIC_READ_ALL (MIC_READ_PUBLIC | MIC_READ_PERSONAL)
 
 #define MIC_PIN_MIN 6   /**< fewest PIN digits */
 #define MIC_PIN_MAX 12  /**< most PIN digits */
@@ -122,9 +136,11 @@ mic_rc mic_card_chip_serial(const mic_card_t *card, uint8_t *out, size_t cap);
  * and decoded and the card's objects are replaced, or none is.
  * @retval MIC_OK
  * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p card, or @p what empty or with
- *                                   unknown bits
+ *                                   bits outside MIC_READ_ALL
  * @retval MIC_ERR_NOMEM             out of memory
  * @retval MIC_SW_CONDITIONS         the card is blank or terminated
+ * @retval MIC_SW_SECURITY_STATUS    MIC_READ_PERSONAL without an SCP11a
+ *                                   channel or the PIN
  * @retval MIC_RC_SW(sw)             another status word than 9000 or 6282
  * plus every error of the decoders (MIC_ERR_NOT_FOUND for a file never
  * written, MIC_ERR_TEMPLATE, MIC_ERR_IDNUM_CHECK, ...).
@@ -148,7 +164,7 @@ typedef enum mic_card_check {
 	MIC_CHECK_CHIP_CERT = 1,   /**< GET DATA BF21: CERT.SD.ECKA is there and chains to the trust store */
 	MIC_CHECK_CHIP_SERIAL = 2, /**< CERT.SD.ECKA's serialNumber is the FCI's chip serial */
 	MIC_CHECK_CHIP_KEY = 3,    /**< SCP11b: the chip holds the private key of CERT.SD.ECKA */
-	MIC_CHECK_READ = 4,        /**< reading EF.CARD, EF.HOLDER, EF.INSURANCE, EF.CERT, EF.SOD */
+	MIC_CHECK_READ = 4,        /**< reading EF.CARD, EF.CERT, EF.SOD (and in SCP11a EF.HOLDER, EF.INSURANCE) */
 	MIC_CHECK_SOD = 5,         /**< EF.SOD: its signer, the chip serial it binds, every file's hash */
 	MIC_CHECK_CARD_CERT = 6,   /**< EF.CERT: its chain, and it names EF.CARD's identification code */
 } mic_card_check;
@@ -168,11 +184,12 @@ const char *mic_card_check_name(mic_card_check check);
  *      upper-case hex digits in a PrintableString;
  *   3. SCP11b with its key (KVN 01): the chip proves it holds the private
  *      key, so the serial is this chip's and not a copy's;
- *   4. inside that channel (every response MACed by the chip), EF.CARD,
- *      EF.HOLDER, EF.INSURANCE and EF.CERT whole, and EF.SOD to its DER
- *      length;
+ *   4. inside that channel (every response MACed by the chip), EF.CARD
+ *      and EF.CERT whole, and EF.SOD to its DER length;
  *   5. mic_sod_verify() with the FCI's chip serial: the issuer's document
- *      signer bound those files to this chip;
+ *      signer bound those files to this chip. An anonymous SCP11b channel
+ *      may not read EF.HOLDER and EF.INSURANCE (card profile 4.3), so their
+ *      hashes are NOT checked here: mic_card_verify_terminal() checks them;
  *   6. mic_cardcert_verify() of EF.CERT with EF.CARD's identification code.
  * On MIC_OK the SCP11b channel stays open on the card's transport, so what
  * the caller reads next also comes from the authenticated chip;
@@ -208,6 +225,60 @@ mic_rc mic_card_verify(mic_card_t *card, const mic_trust_t *trust,
     mic_card_check *failed);
 
 /**
+ * A terminal's credentials, from a terminal's trust store (docs/pki.md
+ * 5.1, 'mic pki export-terminal'): DIR/roots and DIR/intermediates, and
+ * DIR/terminal/cert.pem with key.pem or key.uri. The certificate shall
+ * verify as a terminal's against that store; the chain a card gets is
+ * built from DIR/intermediates up to the root (the card holds the root).
+ */
+typedef struct mic_terminal mic_terminal_t;
+
+/**
+ * Load a terminal's credentials from @p dir.
+ * @param pin_cb  asks for a token PIN (key.uri); may be NULL
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p out or @p dir
+ * @retval MIC_ERR_NOT_FOUND         no DIR/terminal/cert.pem or no key
+ * @retval MIC_ERR_NOMEM             out of memory
+ * plus the errors of mic_trust_load(), mic_keyprov_open_ex(), and of
+ * mic_cert_verify() for a certificate that is not a terminal's.
+ */
+mic_rc mic_terminal_load(mic_terminal_t **out, const char *dir,
+    mic_pin_cb *pin_cb, void *pin_arg);
+
+/** Wipe and free, and set @p *t to NULL. NULL-safe. */
+void mic_terminal_free(mic_terminal_t **t);
+
+/** The role of the terminal's certificate; 0 for NULL. */
+mic_role mic_terminal_role(const mic_terminal_t *t);
+
+/** The trust store loaded with the terminal, owned by it; NULL for NULL. */
+const mic_trust_t *mic_terminal_trust(const mic_terminal_t *t);
+
+/**
+ * mic_card_verify() as a terminal: checks 1-2, then SCP11a with @p term's
+ * chain and key (whose receipt is check 3), then inside that channel
+ * EF.CARD, EF.HOLDER, EF.INSURANCE and EF.CERT whole and EF.SOD to its DER
+ * length, and checks 5-6 over all of them: every file's hash. @p trust
+ * NULL uses the terminal's own store. On MIC_OK the SCP11a channel stays
+ * open, with the terminal's role. Errors as mic_card_verify(), and
+ * MIC_ERR_INVALID_ARGUMENT for a NULL @p term.
+ */
+mic_rc mic_card_verify_terminal(mic_card_t *card, const mic_trust_t *trust,
+    const mic_terminal_t *term, mic_card_check *failed);
+
+/**
+ * Checks 1-3 of mic_card_verify() only, and leave the channel open: SCP11a
+ * with @p term (then the holder's files may be read), or SCP11b with
+ * @p term NULL (the public files only, protected). @p trust NULL uses the
+ * terminal's store. On failure no channel is left open.
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p card, or no trust store
+ * and the errors of checks 1-3 of mic_card_verify().
+ */
+mic_rc mic_card_authenticate(mic_card_t *card, const mic_trust_t *trust,
+    const mic_terminal_t *term, mic_card_check *failed);
+
+/**
  * VERIFY the PIN (reference 81) with an ISO 9564-1 format 2 PIN block. The
  * APDU is flagged MIC_APDU_SENSITIVE, and the block is wiped after use. With
  * @p pin NULL, VERIFY without data asks whether the PIN is verified; it
@@ -231,16 +302,17 @@ mic_rc mic_card_verify_pin(mic_card_t *card, const char *pin, int *tries_left);
 int mic_card_pin_verified(const mic_card_t *card);
 
 /**
- * Read EF.ACCOUNT into @p acct (after the PIN, or in a secure channel).
+ * Read EF.ACCOUNT into @p acct (after the PIN, or in an SCP11a channel).
  * @retval MIC_OK
- * @retval MIC_SW_SECURITY_STATUS  neither PIN nor secure channel
+ * @retval MIC_SW_SECURITY_STATUS  neither PIN nor SCP11a channel
  * plus every error of mic_account_decode().
  */
 mic_rc mic_card_read_account(mic_card_t *card, mic_account_t *acct);
 
 /**
- * Read EF.ACTIVATION into @p act.
+ * Read EF.ACTIVATION into @p act (after the PIN, or in an SCP11a channel).
  * @retval MIC_OK
+ * @retval MIC_SW_SECURITY_STATUS  neither PIN nor SCP11a channel
  * @retval MIC_ERR_NOT_FOUND  the card was never activated (the file is all 00)
  * plus every error of mic_activation_decode().
  */
@@ -251,7 +323,7 @@ mic_rc mic_card_read_activation(mic_card_t *card, mic_activation_t *act);
  * @retval MIC_OK
  * @retval MIC_ERR_INVALID_ARGUMENT  @p index outside 1-MIC_LOG_RECORDS (nothing sent)
  * @retval MIC_SW_RECORD_NOT_FOUND   no transaction logged there yet
- * @retval MIC_SW_SECURITY_STATUS    neither PIN nor secure channel
+ * @retval MIC_SW_SECURITY_STATUS    neither PIN nor SCP11a channel
  * plus every error of mic_logrec_decode().
  */
 mic_rc mic_card_read_log(mic_card_t *card, unsigned index, mic_logrec_t *rec);
@@ -261,7 +333,7 @@ mic_rc mic_card_read_log(mic_card_t *card, unsigned index, mic_logrec_t *rec);
  * @retval MIC_OK
  * @retval MIC_ERR_INVALID_ARGUMENT  @p record outside 1-MIC_FAMILY_RECORDS (nothing sent)
  * @retval MIC_ERR_NOT_FOUND         a free record: no member bound there
- * @retval MIC_SW_SECURITY_STATUS    neither PIN nor secure channel
+ * @retval MIC_SW_SECURITY_STATUS    neither PIN nor SCP11a channel
  * plus every error of mic_member_decode().
  */
 mic_rc mic_card_read_family(mic_card_t *card, unsigned record, mic_member_t *m);

@@ -11,7 +11,8 @@
  *   - recovery after another application reset the card: reconnect,
  *     re-select the last application, let the caller confirm it is the same
  *     card, then resend once;
- *   - a trace hook that never sees PINs or keys;
+ *   - a trace hook that never sees PINs or keys, nor (unless the caller
+ *     opts in) the holder's files;
  *   - an optional secure messaging layer (mic_tx_set_sm()) that protects
  *     every command and response.
  *
@@ -147,6 +148,17 @@ enum { MIC_TRACE_CMD = 0, MIC_TRACE_RSP = 1 };
  */
 typedef void mic_tx_trace_fn(void *arg, int dir, const uint8_t *buf, size_t len);
 void mic_tx_set_trace(mic_tx_t *tx, mic_tx_trace_fn *fn, void *arg);
+
+/**
+ * The response data of a command flagged MIC_APDU_PERSONAL (the holder's
+ * files, read by libmic) is also replaced by "*" bytes before the trace
+ * hook sees it: the hook gets the header, the length and the status word.
+ * With @p show nonzero the hook sees it as it crossed the wire (plain after
+ * VERIFY, encrypted in a secure channel): an explicit opt-in, for a caller
+ * that keeps its traces as carefully as the data (docs/privacy.md). Secrets
+ * (MIC_APDU_SENSITIVE) stay masked whatever @p show says. Off by default.
+ */
+void mic_tx_set_trace_personal(mic_tx_t *tx, int show);
 
 /**
  * A secure messaging layer, e.g. the SCP03-style protection that

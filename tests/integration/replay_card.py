@@ -6,8 +6,9 @@
 
 'dump' turns what `mic apdu` got from a genuine card (the script that
 test_pa.sh sends: SELECT, INTERNAL AUTHENTICATE, GET DATA BF21, every
-READ BINARY of EF.CARD, EF.HOLDER, EF.INSURANCE, EF.CERT, EF.SOD and
-EF.ACTIVATION) into the card's FCI, CERT.SD.ECKA, files, and its answer
+READ BINARY of EF.CARD, EF.CERT and EF.SOD; EF.HOLDER, EF.INSURANCE and
+EF.ACTIVATION answer 6982 in plain and are left out) into the card's FCI,
+CERT.SD.ECKA, files, and its answer
 to that INTERNAL AUTHENTICATE. 'serve' is a card without any key that answers from that
 dump: the same FCI and chip serial, the same files, the chip's own
 certificate, and the recorded answer to every INTERNAL AUTHENTICATE.

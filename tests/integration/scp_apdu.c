@@ -15,7 +15,8 @@
  * A session: SELECT of the application in plain, the --plain APDUs in plain
  * (the card's answer is printed, whatever it is), GET DATA BF21 with the
  * card certificate verified against PKI/trust, SCP11a as PKI's terminal
- * TERMINAL (bank, agency, bureau, hospital-pos, pharmacy-pos), then every
+ * TERMINAL (bank, agency, bureau, hospital-pos, pharmacy-pos; or the word
+ * scp11b: an anonymous SCP11b channel instead), then every
  * APDU of FILE (one hex APDU a line, '#' comments) and of the arguments,
  * protected. Prints "handshake: N APDUs" once the channel is open (N counts
  * every APDU sent so far), then "> command" and "< data SW" per APDU.
@@ -276,10 +277,13 @@ session(mic_tx_t *tx, const struct job *j)
 			return 1;
 	if ((pk = card_key(tx, j->pki)) == NULL)
 		return 1;
-	rc = open_a(tx, pk, j->pki, j->terminal);
+	if (strcmp(j->terminal, "scp11b") == 0)
+		rc = mic_scp11b_open(tx, KVN, pk);
+	else
+		rc = open_a(tx, pk, j->pki, j->terminal);
 	EVP_PKEY_free(pk);
 	if (rc != MIC_OK) {
-		fprintf(stderr, "scp_apdu: SCP11a as %s: %s\n", j->terminal,
+		fprintf(stderr, "scp_apdu: SCP11 as %s: %s\n", j->terminal,
 		    mic_strerror(rc));
 		return 1;
 	}

@@ -8,7 +8,9 @@
 # (untrusted chip), a card made without a PKI (no chip key), and the clone
 # of issue 10: a keyless card (replay_card.py) that serves the genuine
 # card's dumped FCI, files, chip certificate and a recorded answer of the
-# chip, which passive authentication alone took for genuine.
+# chip, which passive authentication alone took for genuine. Anonymous
+# verification checks the public files and says it could not check the
+# holder's.
 #
 # Ports 36500-36599 belong to this test.
 set -uo pipefail
@@ -82,6 +84,9 @@ echo "$out"
 check "verify: exit 0" test "$rc" -eq 0
 check "verify: OK" contains "$out" "passive authentication: OK"
 check "verify: chip OK" contains "$out" "chip authentication: OK"
+# Anonymous (SCP11b): the holder's files are not its to read or check.
+check "verify: names what it checked" contains "$out" "^checked: EF.CARD, EF.CERT against EF.SOD$"
+check "verify: names what it could not check" contains "$out" "^not checked: EF.HOLDER, EF.INSURANCE"
 out=$("$mic" card verify -r 1 --trust "$tmp/pki/trust" 2>&1); rc=$?
 check "verify --trust DIR/trust: OK ($out)" contains "$out" "passive authentication: OK"
 out=$("$mic" card verify -r "$reader1" --trust "$tmp/foreign" 2>&1); rc=$?
@@ -110,7 +115,9 @@ stop_card
 
 # The keyless replay card. First the dump, as any reader can make it: the
 # FCI, one INTERNAL AUTHENTICATE (an ephemeral key: the base point), the
-# chip's certificate, every byte of the five files and EF.ACTIVATION.
+# chip's certificate, and every byte of the public files. EF.HOLDER,
+# EF.INSURANCE and EF.ACTIVATION answer 6982 in plain (card profile 4.3),
+# so the dump has none of them and the clone cannot serve them.
 g=6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C2964FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
 {
 	echo "00 A4 04 00 09 D1 56 00 00 01 4D 49 43 01 00"
@@ -128,6 +135,7 @@ g=6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C2964FE342E2FE1A7F
 start_card "$tmp/card.img"
 "$mic" apdu -r "$reader1" -f "$tmp/dump.apdu" >"$tmp/dump.out" 2>&1
 check "dump: mic apdu exits 0" test "$?" -eq 0
+check "dump: the holder's files refused" test "$(grep -c '^< 6982' "$tmp/dump.out")" -eq 3
 genuine=$("$mic" card read -r "$reader1" 2>&1)
 stop_card
 python3 "$here/replay_card.py" dump <"$tmp/dump.out" >"$tmp/dump.json"

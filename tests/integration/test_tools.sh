@@ -17,6 +17,7 @@ check() { # check NAME COMMAND... : the command must succeed
 	fi
 }
 contains() { grep -q -- "$2" <<<"$1"; }
+lacks() { ! grep -q -- "$2" <<<"$1"; }
 
 cleanup() { "$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1; }
 trap cleanup EXIT
@@ -64,21 +65,44 @@ check "trace masks VERIFY data" contains "$out" "=> 00 20 00 81 06 2A 2A 2A 2A 2
 check "trace never shows the PIN" test "$(grep -c '31 32 33 34' <<<"$out")" -eq 0
 
 # Reading a card as a POS does: public data, then the PIN and the account.
+# Without credentials a card gives its public face only (card profile
+# 4.3), and mic card read says what it did not show and what would.
 out=$("$mic" card read); rc=$?
 check "card read exits 0" test "$rc" -eq 0
-check "card read shows the holder" contains "$out" "name: *张三"
-check "card read decodes the region" contains "$out" "birthplace: *110105 (北京市)"
-check "card read shows the ethnicity" contains "$out" "^ethnicity: *[0-9][0-9] ("
-check "card read shows the insurance start" contains "$out" "^insured since: [0-9]\{8\}$"
-check "card read shows the activation policy" contains "$out" "^first use: "
-check "card read shows the activation record" contains "$out" "^activated: *[0-9-]* [0-9:]*, terminal "
+check "card read shows the card number" contains "$out" "^card number: *[A-Z0-9]*$"
+check "card read shows no holder" test "$(grep -c '^name\|张三\|^ssn\|^birth\|^insured\|^activated' <<<"$out")" -eq 0
+check "card read says what was not shown" contains "$out" "^not shown: .*need a terminal certificate (--terminal DIR) or the PIN (--pin)"
 check "card read shows nothing private" test "$(grep -c 'balance\|^member\|^log' <<<"$out")" -eq 0
+# The holder at home: the PIN opens every file.
 out=$(MIC_PIN=123456 "$mic" card read --pin); rc=$?
 check "card read --pin exits 0" test "$rc" -eq 0
+check "card read --pin says how it read" contains "$out" "^read with: *the holder's PIN$"
+check "card read --pin shows the holder" contains "$out" "name: *张三"
+check "card read --pin decodes the region" contains "$out" "birthplace: *110105 (北京市)"
+check "card read --pin shows the ethnicity" contains "$out" "^ethnicity: *[0-9][0-9] ("
+check "card read --pin shows the insurance start" contains "$out" "^insured since: [0-9]\{8\}$"
+check "card read --pin shows the activation policy" contains "$out" "^first use: "
+check "card read --pin shows the activation record" contains "$out" "^activated: *[0-9-]* [0-9:]*, terminal "
 check "card read --pin shows the balance" contains "$out" "balance: *1000.00 CNY"
 check "card read --pin shows the counter" contains "$out" "^transactions: 1$"
 check "card read --pin shows the log" contains "$out" "^log 1 *#1 credit 1000.00 CNY, balance 1000.00 CNY"
 check "card read --pin shows the family" contains "$out" "^family: *none bound$"
+check "card read --pin says nothing is missing" lacks "$out" "not shown"
+out=$("$mic" card read --pin --terminal /nonexistent 2>&1); rc=$?
+check "--pin with --terminal is a usage error" test "$rc" -eq 2
+
+# A trace of a full read (plain, after the PIN) shows the holder's files
+# as headers, lengths and status words: no byte of the name (UTF-8 of
+# 张三) or the ID number (its digits in ASCII), in any APDU.
+MIC_PIN=123456 "$mic" card read --pin --trace >/dev/null 2>"$MIC_TEST_TMP/tools.trace"; rc=$?
+trace=$(tr -d ' \n' <"$MIC_TEST_TMP/tools.trace")
+check "card read --trace exits 0" test "$rc" -eq 0
+check "the trace shows EF.HOLDER's read" contains "$(cat "$MIC_TEST_TMP/tools.trace")" "=> 00 B0 82 00 00"
+check "the trace masks EF.HOLDER" contains "$(cat "$MIC_TEST_TMP/tools.trace")" "<= 2A 2A 2A"
+check "the trace has no byte of the name" lacks "$trace" "E5BCA0E4B889"
+check "the trace has no byte of the ID number" lacks "$trace" "$(printf 110105198001010016 | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+check "the trace has no half of the ID number" lacks "$trace" "313130313035313938"
+
 # The same as one JSON object, amounts in fen.
 out=$(MIC_PIN=123456 "$mic" card read --pin --json); rc=$?
 check "card read --json exits 0" test "$rc" -eq 0
@@ -86,6 +110,7 @@ check "card read --json is JSON with every field" python3 -c '
 import json, sys
 j = json.loads(sys.argv[1])
 assert j["state"] == "active", j
+assert j["access"] == "pin", j
 assert j["holder"]["name"] == "张三" and j["holder"]["birthplace"] == "110105"
 assert len(j["holder"]["ethnicity"]) == 2
 assert len(j["insurance"]["insured_since"]) == 8
@@ -96,10 +121,12 @@ assert j["family"] == []
 assert [(l["type"], l["amount_fen"], l["counter"]) for l in j["log"]] == [("credit", 100000, 1)]
 ' "$out"
 out=$("$mic" card read --json); rc=$?
-check "card read --json without the PIN has nothing private" python3 -c '
+check "card read --json without the PIN has nothing personal" python3 -c '
 import json, sys
 j = json.loads(sys.argv[1])
 assert "account" not in j and "family" not in j and "log" not in j
+assert "holder" not in j and "insurance" not in j and "activation" not in j
+assert j["access"] == "public" and "--terminal DIR" in j["not_shown"]
 assert j["card"]["number"]
 ' "$out"
 out=$(env -u MIC_PIN "$mic" card read --pin 2>&1 <<<"654321"); rc=$?

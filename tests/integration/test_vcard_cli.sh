@@ -187,8 +187,12 @@ check "stack made a sample image" test "$(field "$img0" state)" = active
 out=$("$MIC_READER_STACK" status --dir "$dir")
 check "status shows the image and its state" contains "$out" "card-0.img (active)"
 check "status names the PKI" contains "$out" "pki: "
-out=$("$mic" apdu --strict -r 0 "$select" '00 B0 82 00 00' 2>&1); rc=$?
-check "EF.HOLDER reads through pcscd" test "$rc" -eq 0
+# EF.HOLDER: refused in plain (card profile 4.3), read in a terminal's
+# channel.
+out=$("$mic" apdu -r 0 "$select" '00 B0 82 00 00' 2>&1); rc=$?
+check "EF.HOLDER in plain through pcscd: 6982" contains "$(tail -1 <<<"$out")" "6982"
+out=$("$scp" pcsc "$reader0" "$pki" hospital-pos '00 B0 82 00 00' 2>&1); rc=$?
+check "EF.HOLDER reads through pcscd in SCP11a" test "$rc" -eq 0
 check "EF.HOLDER holds the SSN" contains "$out" "31 31 30 31 30 35 31 39 38 30 30 31 30 31 30 30 31 36"
 
 # A change made before an eject is there after the insert.

@@ -805,6 +805,52 @@ test_application_parse_limits(void **state)
 	assert_null(app);
 }
 
+/*
+ * The caller gets the whole message in its error record; MIC_DEBUG only
+ * the line and the field, never the ID number or birth date it quotes
+ * (docs/privacy.md).
+ */
+static void
+test_debug_private(void **state)
+{
+	static const char text[] = "{\"application_id\":\"A1\","
+	    "\"channel\":\"self\",\"name\":\"Li\","
+	    "\"ssn\":\"32010219881108018X\",\"birth_date\":\"19881109\"}";
+	const char *old = getenv("MIC_DEBUG");
+	char *saved = old != NULL ? strdup(old) : NULL;
+	mic_application_t *app = NULL;
+	mic_batch_error err;
+	char log[2048];
+	FILE *f = tmpfile();
+	int fd = dup(2);
+	size_t len;
+
+	(void)state;
+	assert_non_null(f);
+	assert_true(fd >= 0);
+	setenv("MIC_DEBUG", "1", 1);
+	fflush(stderr);
+	assert_true(dup2(fileno(f), 2) >= 0);
+	assert_int_equal(mic_application_parse(text, strlen(text), &app, &err),
+	    MIC_ERR_BATCH_LINE);
+	fflush(stderr);
+	assert_true(dup2(fd, 2) >= 0);
+	close(fd);
+	if (saved != NULL)
+		setenv("MIC_DEBUG", saved, 1);
+	else
+		unsetenv("MIC_DEBUG");
+	free(saved);
+	rewind(f);
+	len = fread(log, 1, sizeof(log) - 1, f);
+	fclose(f);
+	log[len] = '\0';
+	assert_non_null(strstr(err.message, "19881108"));
+	assert_non_null(strstr(log, "batch: line 0: birth_date"));
+	if (strstr(log, "1988110") != NULL || strstr(log, "320102") != NULL)
+		fail_msg("personal data in MIC_DEBUG:\n%s", log);
+}
+
 int
 main(void)
 {
@@ -815,6 +861,7 @@ main(void)
 		cmocka_unit_test(test_application_json),
 		cmocka_unit_test(test_application_json_canonical),
 		cmocka_unit_test(test_application_parse_errors),
+		cmocka_unit_test(test_debug_private),
 		cmocka_unit_test(test_application_parse_limits),
 	};
 

@@ -347,8 +347,9 @@ test_open_refused(void **state)
 
 /* --- reading the public files ---------------------------------------------- */
 
+/* EF.CARD, EF.HOLDER, EF.INSURANCE: MIC_READ_ALL. */
 static void
-expect_public(struct ctx *c)
+expect_all(struct ctx *c)
 {
 	expect_file(c, "00B0810000", CARD_TMPL, MIC_EF_CARD_SIZE, "9000");
 	expect_file(c, "00B0820000", HOLDER_TMPL, MIC_EF_HOLDER_SIZE, "9000");
@@ -356,8 +357,87 @@ expect_public(struct ctx *c)
 	    "9000");
 }
 
+/* Without a channel or the PIN, the card gives EF.CARD only. */
 static void
 test_read_public(void **state)
+{
+	struct ctx *c = *state;
+
+	open_active(c);
+	expect_file(c, "00B0810000", CARD_TMPL, MIC_EF_CARD_SIZE, "9000");
+	assert_int_equal(mic_card_read(c->card, MIC_READ_PUBLIC), MIC_OK);
+	assert_string_equal(mic_cardinfo_id(mic_card_info(c->card)),
+	    "440300D1560000011100010000000042");
+	assert_null(mic_card_holder(c->card));
+	/* The holder's files: 6982, and nothing replaced. */
+	expect(c, "00B0820000", "6982");
+	assert_int_equal(mic_card_read(c->card, MIC_READ_PERSONAL),
+	    MIC_SW_SECURITY_STATUS);
+	assert_null(mic_card_holder(c->card));
+	assert_null(mic_card_insurance(c->card));
+}
+
+/*
+ * A trace shows a personal file's header, length and status word, its
+ * data as '*'; EF.CARD as it is. mic_tx_set_trace_personal() opts in.
+ */
+struct rsp_trace {
+	uint8_t buf[512];
+	size_t len;
+};
+
+static void
+trace_rsp(void *arg, int dir, const uint8_t *buf, size_t len)
+{
+	struct rsp_trace *t = arg;
+
+	if (dir != MIC_TRACE_RSP || len > sizeof(t->buf))
+		return;
+	memcpy(t->buf, buf, len);
+	t->len = len;
+}
+
+static void
+test_trace_personal(void **state)
+{
+	struct ctx *c = *state;
+	struct rsp_trace t;
+	mic_activation_t *act = mic_activation_new();
+
+	assert_non_null(act);
+	open_active(c);
+	memset(&t, 0, sizeof(t));
+	mic_tx_set_trace(c->tx, trace_rsp, &t);
+	expect_file(c, "00B0820000", HOLDER_TMPL, MIC_EF_HOLDER_SIZE, "9000");
+	assert_int_equal(mic_card_read(c->card, MIC_READ_HOLDER), MIC_OK);
+	assert_string_equal(mic_holder_ssn(mic_card_holder(c->card)),
+	    "440305200002291232");
+	assert_int_equal(t.len, MIC_EF_HOLDER_SIZE + 2);
+	for (size_t i = 0; i < MIC_EF_HOLDER_SIZE; i++)
+		assert_int_equal(t.buf[i], '*');
+	assert_memory_equal(t.buf + MIC_EF_HOLDER_SIZE, "\x90\x00", 2);
+	/* EF.ACTIVATION, read on its own, likewise. */
+	expect_file(c, "00B0860000", "", 48, "9000");
+	t.len = 0;
+	(void)mic_card_read_activation(c->card, act);
+	assert_int_equal(t.len, 48 + 2);
+	assert_int_equal(t.buf[0], '*');
+	/* EF.CARD is public. */
+	expect_file(c, "00B0810000", CARD_TMPL, MIC_EF_CARD_SIZE, "9000");
+	assert_int_equal(mic_card_read(c->card, MIC_READ_CARD), MIC_OK);
+	assert_int_equal(t.buf[0], 0x66);
+	/* The caller opts in. */
+	mic_tx_set_trace_personal(c->tx, 1);
+	expect_file(c, "00B0820000", HOLDER_TMPL, MIC_EF_HOLDER_SIZE, "9000");
+	assert_int_equal(mic_card_read(c->card, MIC_READ_HOLDER), MIC_OK);
+	assert_int_equal(t.buf[0], 0x65);
+	mic_tx_set_trace_personal(c->tx, 0);
+	mic_tx_set_trace(c->tx, trace, c);
+	mic_activation_free(&act);
+}
+
+static void
+test_read_all(void **state)
 {
 	struct ctx *c = *state;
 	const mic_holder_t *h;
@@ -365,8 +445,8 @@ test_read_public(void **state)
 
 	open_active(c);
 	begins = c->f.begins;
-	expect_public(c);
-	assert_int_equal(mic_card_read(c->card, MIC_READ_PUBLIC), MIC_OK);
+	expect_all(c);
+	assert_int_equal(mic_card_read(c->card, MIC_READ_ALL), MIC_OK);
 	/* One SELECT and three READ BINARY by SFI, the reads in one transaction. */
 	assert_int_equal(c->f.pos, 4);
 	assert_int_equal(c->f.begins, begins + 1);
@@ -447,15 +527,15 @@ test_read_atomic(void **state)
 	const mic_holder_t *before;
 
 	open_active(c);
-	expect_public(c);
-	assert_int_equal(mic_card_read(c->card, MIC_READ_PUBLIC), MIC_OK);
+	expect_all(c);
+	assert_int_equal(mic_card_read(c->card, MIC_READ_ALL), MIC_OK);
 	before = mic_card_holder(c->card);
 
 	/* The card refuses the third file. */
 	expect_file(c, "00B0810000", CARD_TMPL, MIC_EF_CARD_SIZE, "9000");
 	expect_file(c, "00B0820000", HOLDER_TMPL, MIC_EF_HOLDER_SIZE, "9000");
 	expect(c, "00B0830000", "6985");
-	assert_int_equal(mic_card_read(c->card, MIC_READ_PUBLIC),
+	assert_int_equal(mic_card_read(c->card, MIC_READ_ALL),
 	    MIC_SW_CONDITIONS);
 	assert_ptr_equal(mic_card_holder(c->card), before);
 	assert_int_equal(c->f.ends, c->f.begins);
@@ -466,17 +546,17 @@ test_read_atomic(void **state)
 	    "8012343430333035323030303032323931323332" "5F2006E5BCA0E4B889"
 	    "5F350132" "5F2B0420000229" "8106343430333035" "82023031",
 	    MIC_EF_HOLDER_SIZE, "9000");
-	assert_int_equal(mic_card_read(c->card, MIC_READ_PUBLIC),
+	assert_int_equal(mic_card_read(c->card, MIC_READ_ALL),
 	    MIC_ERR_MISMATCH);
 	assert_ptr_equal(mic_card_holder(c->card), before);
 
 	/* A blank card: never written, all 00; it stops at the first file. */
 	expect_file(c, "00B0810000", "", MIC_EF_CARD_SIZE, "9000");
-	assert_int_equal(mic_card_read(c->card, MIC_READ_PUBLIC),
+	assert_int_equal(mic_card_read(c->card, MIC_READ_ALL),
 	    MIC_ERR_NOT_FOUND);
 	/* The reader fails mid-way. */
 	expect_rc(c, "00B0810000", MIC_ERR_CARD_REMOVED);
-	assert_int_equal(mic_card_read(c->card, MIC_READ_PUBLIC),
+	assert_int_equal(mic_card_read(c->card, MIC_READ_ALL),
 	    MIC_ERR_CARD_REMOVED);
 	assert_ptr_equal(mic_card_holder(c->card), before);
 	assert_int_equal(c->f.ends, c->f.begins);
@@ -822,6 +902,8 @@ main(void)
 		T(test_open_states),
 		T(test_open_refused),
 		T(test_read_public),
+		T(test_trace_personal),
+		T(test_read_all),
 		T(test_read_some),
 		T(test_read_file),
 		T(test_read_atomic),

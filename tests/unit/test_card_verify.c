@@ -309,7 +309,11 @@ record(vc_card *card, struct keyless *k)
 	mic_scp_close(tx);
 	assert_int_equal(mic_tx_command(tx, &gd, k->bf21, sizeof(k->bf21),
 	    &k->bf21_len), MIC_OK);
+	/* What anyone may read in plain (card profile 4.3): not EF.HOLDER
+	 * or EF.INSURANCE, which SCP11b-only verification does not read. */
 	for (unsigned sfi = 1; sfi <= 5; sfi++) {
+		if (sfi == 2 || sfi == 3)
+			continue;
 		k->flen[sfi] = size[sfi];
 		assert_int_equal(mic_card_read_file(tx, (uint8_t)sfi,
 		    k->files[sfi], size[sfi]), MIC_OK);
@@ -355,7 +359,9 @@ test_genuine(void **state)
 	mic_tx_get_stats(tx, &after);
 	assert_int_equal(n[0xCA], 1);
 	assert_int_equal(n[0x88], 1);
-	assert_int_equal(n[0xB0], 4 + 2);
+	/* EF.CARD, EF.CERT; EF.SOD in two. EF.HOLDER and EF.INSURANCE are
+	 * no anonymous channel's to read (card profile 4.3). */
+	assert_int_equal(n[0xB0], 2 + 2);
 	/* Under 3 KB from the card: EF.SOD's padding (about 1 KB) is not
 	 * among them. */
 	assert_true(after.bytes_in - before.bytes_in < 3300);
@@ -487,6 +493,94 @@ test_serial_lie(void **state)
 	mic_tx_free(&tx);
 	vc_card_free(&l.chip);
 	vc_card_free(&victim);
+}
+
+/*
+ * With a terminal's credentials (a trust store of 'mic pki
+ * export-terminal'): SCP11a, and every file's hash. An SCP11b channel
+ * alone does not open the holder's files.
+ */
+static void
+test_terminal(void **state)
+{
+	vc_card *card = issued_card("VERIFY-TERM-1", 106);
+	mic_tx_t *tx = host(vc_card_transmit, card);
+	char *dir = tt_tmpdir(), *out = tt_path(dir, "pos");
+	mic_terminal_t *term = NULL;
+	mic_card_t *c = NULL;
+	mic_card_check check;
+	mic_tx_caps caps;
+	unsigned n[256] = { 0 };
+
+	(void)state;
+	assert_int_equal(mic_pki_export_terminal(P->dir, "pharmacy-pos", out,
+	    0), MIC_OK);
+	assert_int_equal(mic_terminal_load(&term, out, NULL, NULL), MIC_OK);
+	assert_int_equal(mic_terminal_role(term), MIC_ROLE_PHARMACY);
+	assert_non_null(mic_terminal_trust(term));
+
+	/* Anonymous: the chip and the public files, not the holder's. */
+	assert_int_equal(mic_card_open(&c, tx), MIC_OK);
+	assert_int_equal(mic_card_verify(c, P->trust, &check), MIC_OK);
+	assert_true(mic_scp_is_open(tx));
+	assert_int_equal(mic_card_read(c, MIC_READ_HOLDER),
+	    MIC_SW_SECURITY_STATUS);
+	mic_scp_close(tx);
+	mic_card_free(&c);
+
+	/* As the pharmacy's terminal: every file, in its channel; each in
+	 * one READ BINARY with extended length, EF.SOD in two. */
+	mic_tx_get_caps(tx, &caps);
+	caps.reader_extended = 1;
+	caps.card_extended = 1;
+	mic_tx_set_caps(tx, &caps);
+	mic_tx_set_trace(tx, count_ins, n);
+	assert_int_equal(mic_card_open(&c, tx), MIC_OK);
+	assert_int_equal(mic_card_verify_terminal(c, NULL, term, &check),
+	    MIC_OK);
+	assert_int_equal(check, MIC_CHECK_NONE);
+	assert_int_equal(n[0x82], 1);
+	assert_int_equal(n[0x88], 0);
+	assert_int_equal(n[0xB0], 4 + 2);
+	assert_true(mic_scp_is_open(tx));
+	assert_int_equal(mic_card_read(c, MIC_READ_ALL), MIC_OK);
+	assert_string_equal(mic_holder_name(mic_card_holder(c)), "李四");
+	mic_scp_close(tx);
+	mic_card_free(&c);
+
+	/* mic_card_authenticate(): the channel only, for the caller. */
+	assert_int_equal(mic_card_open(&c, tx), MIC_OK);
+	assert_int_equal(mic_card_authenticate(c, NULL, term, &check),
+	    MIC_OK);
+	assert_int_equal(mic_card_read(c, MIC_READ_ALL), MIC_OK);
+	mic_scp_close(tx);
+	mic_card_free(&c);
+	assert_int_equal(mic_card_open(&c, tx), MIC_OK);
+	assert_int_equal(mic_card_authenticate(c, P->trust, NULL, &check),
+	    MIC_OK);
+	assert_int_equal(mic_card_read(c, MIC_READ_INSURANCE),
+	    MIC_SW_SECURITY_STATUS);
+	mic_scp_close(tx);
+	assert_int_equal(mic_card_verify_terminal(c, P->trust, NULL, &check),
+	    MIC_ERR_INVALID_ARGUMENT);
+	mic_card_free(&c);
+
+	mic_terminal_free(&term);
+	assert_null(term);
+	/* No trust store there, or a trust store without a terminal. */
+	assert_int_not_equal(mic_terminal_load(&term, dir, NULL, NULL),
+	    MIC_OK);
+	assert_null(term);
+	free(out);
+	out = tt_path(P->dir, "trust");
+	assert_int_equal(mic_terminal_load(&term, out, NULL, NULL),
+	    MIC_ERR_NOT_FOUND);
+	assert_null(term);
+	mic_tx_free(&tx);
+	vc_card_free(&card);
+	tt_rmrf(dir);
+	free(out);
+	free(dir);
 }
 
 /* A chip of another PKI's factory: its certificate does not chain. */
@@ -634,6 +728,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_genuine),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_terminal),
 		cmocka_unit_test(test_keyless_replay),
 		cmocka_unit_test(test_serial_lie),
 		cmocka_unit_test(test_foreign_chip),

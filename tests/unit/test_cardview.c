@@ -3,7 +3,9 @@
  * card brought through its own commands to: active, one family member from
  * personalization and one bound by the bank, a credit and a member's debit
  * logged. Every field of both
- * outputs is checked, text and JSON, without and with the PIN.
+ * outputs is checked, text and JSON: without credentials (the public
+ * EF.CARD only, and what was not shown), with the PIN, and with a
+ * terminal's role (the in-process hook standing in for SCP11a).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,7 +52,6 @@ setup(void **state)
 	assert_int_equal(mic_tx_new_inproc(&f->tx, vc_card_transmit, f->card),
 	    MIC_OK);
 	assert_int_equal(mic_card_open(&f->c, f->tx), MIC_OK);
-	assert_int_equal(mic_card_read(f->c, MIC_READ_PUBLIC), MIC_OK);
 	*state = f;
 	return 0;
 }
@@ -123,12 +124,46 @@ test_public(void **state)
 	struct fx *f = *state;
 	const char *what = NULL;
 	char *t;
-	json_t *j, *a;
+	json_t *j;
 
-	assert_int_equal(card_view_fetch(&f->v, f->c, NULL, &what), MIC_OK);
+	assert_int_equal(card_view_fetch(&f->v, f->c, CARD_PUBLIC, 0, NULL,
+	    &what), MIC_OK);
 	t = text(&f->v);
 	HAS(t, "state:        active\n");
 	HAS(t, "card id:      " CARD_ID "\n");
+	HAS(t, "not shown:    the holder's data, insurance, activation, "
+	    "account, family and log: they need a terminal certificate "
+	    "(--terminal DIR) or the PIN (--pin)\n");
+	/* Nothing of the holder's without credentials. */
+	assert_null(strstr(t, "name"));
+	assert_null(strstr(t, "张三"));
+	assert_null(strstr(t, "110105198001010016"));
+	assert_null(strstr(t, "activated"));
+	assert_null(strstr(t, "balance"));
+	free(t);
+
+	j = json(&f->v);
+	assert_string_equal(jstr(j, NULL, "state"), "active");
+	assert_string_equal(jstr(j, "card", "id"), CARD_ID);
+	assert_string_equal(jstr(j, NULL, "access"), "public");
+	assert_non_null(strstr(jstr(j, NULL, "not_shown"), "--terminal DIR"));
+	assert_null(json_object_get(j, "holder"));
+	assert_null(json_object_get(j, "insurance"));
+	assert_null(json_object_get(j, "activation"));
+	assert_null(json_object_get(j, "account"));
+	json_decref(j);
+}
+
+/* The holder's files, as the PIN or a terminal gives them. */
+static void
+check_personal(const card_view *v, const char *read_with)
+{
+	char *t = text(v);
+	json_t *j, *a;
+
+	HAS(t, "state:        active\n");
+	HAS(t, "card id:      " CARD_ID "\n");
+	HAS(t, read_with);
 	HAS(t, "name:         张三\n");
 	HAS(t, "ssn:          110105198001010016\n");
 	HAS(t, "gender:       1 (男性)\n");
@@ -140,15 +175,10 @@ test_public(void **state)
 	HAS(t, "insured since: 20200701\n");
 	HAS(t, "first use:    may be activated at a designated hospital or pharmacy\n");
 	HAS(t, "activated:    2026-03-01 09:30:00, terminal BANK0001 (bank)\n");
-	/* Nothing private without the PIN. */
-	assert_null(strstr(t, "balance"));
-	assert_null(strstr(t, "member"));
-	assert_null(strstr(t, "log"));
+	assert_null(strstr(t, "not shown"));
 	free(t);
 
-	j = json(&f->v);
-	assert_string_equal(jstr(j, NULL, "state"), "active");
-	assert_string_equal(jstr(j, "card", "id"), CARD_ID);
+	j = json(v);
 	assert_string_equal(jstr(j, "holder", "name"), "张三");
 	assert_string_equal(jstr(j, "holder", "ethnicity"), "01");
 	assert_string_equal(jstr(j, "holder", "birthplace"), "110105");
@@ -160,9 +190,26 @@ test_public(void **state)
 	assert_string_equal(jstr(a, NULL, "time"), "20260301093000");
 	assert_string_equal(jstr(a, NULL, "terminal"), "BANK0001");
 	assert_string_equal(jstr(a, NULL, "role"), "bank");
-	assert_null(json_object_get(j, "account"));
-	assert_null(json_object_get(j, "family"));
-	assert_null(json_object_get(j, "log"));
+	assert_null(json_object_get(j, "not_shown"));
+	json_decref(j);
+}
+
+static void
+test_terminal(void **state)
+{
+	struct fx *f = *state;
+	const char *what = NULL;
+	json_t *j;
+
+	vc_card_test_set_role(f->card, VC_ROLE_HOSPITAL);
+	assert_int_equal(card_view_fetch(&f->v, f->c, CARD_TERMINAL,
+	    MIC_ROLE_HOSPITAL, NULL, &what), MIC_OK);
+	check_personal(&f->v, "read with:    SCP11a, hospital POS\n");
+	j = json(&f->v);
+	assert_string_equal(jstr(j, NULL, "access"), "terminal");
+	assert_string_equal(jstr(j, NULL, "terminal_role"), "hospital-pos");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j,
+	    "account"), "balance_fen")), 98766);
 	json_decref(j);
 }
 
@@ -174,8 +221,9 @@ test_with_pin(void **state)
 	char *t;
 	json_t *j, *m, *l;
 
-	assert_int_equal(card_view_fetch(&f->v, f->c, HOLDER_PIN, &what),
-	    MIC_OK);
+	assert_int_equal(card_view_fetch(&f->v, f->c, CARD_PIN, 0,
+	    HOLDER_PIN, &what), MIC_OK);
+	check_personal(&f->v, "read with:    the holder's PIN\n");
 	t = text(&f->v);
 	HAS(t, "balance:      987.66 CNY\n");
 	HAS(t, "transactions: 2\n");
@@ -230,8 +278,8 @@ test_wrong_pin(void **state)
 	struct fx *f = *state;
 	const char *what = NULL;
 
-	assert_int_equal(card_view_fetch(&f->v, f->c, OTHER_PIN, &what),
-	    MIC_RC_SW(0x63C2));
+	assert_int_equal(card_view_fetch(&f->v, f->c, CARD_PIN, 0, OTHER_PIN,
+	    &what), MIC_RC_SW(0x63C2));
 	assert_string_equal(what, "verifying the PIN");
 }
 
@@ -241,6 +289,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_public, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_with_pin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_terminal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_pin, setup,
 		    teardown),
 	};

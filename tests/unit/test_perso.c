@@ -263,23 +263,30 @@ test_perso(void **state)
 	mic_perso_result_free(&res);
 	assert_null(res);
 
-	/* Any terminal reads it back. */
+	/* Anyone reads the public file; the holder's need a terminal's
+	 * channel (card profile 4.3), and any terminal reads them. */
 	assert_int_equal(mic_card_open(&c, tx), MIC_OK);
 	assert_int_equal(mic_card_state(c), MIC_STATE_PERSONALIZED);
 	assert_int_equal(mic_card_read(c, MIC_READ_PUBLIC), MIC_OK);
+	assert_string_equal(mic_cardinfo_id(mic_card_info(c)),
+	    "320100D1560000011100010000004711");
+	assert_int_equal(mic_card_read(c, MIC_READ_HOLDER),
+	    MIC_SW_SECURITY_STATUS);
+	assert_int_equal(mic_card_read(c, MIC_READ_INSURANCE),
+	    MIC_SW_SECURITY_STATUS);
+	assert_null(mic_card_holder(c));
+	pk = card_key(tx);
+	open_bank(tx, pk);
+	assert_int_equal(mic_card_read(c, MIC_READ_ALL), MIC_OK);
 	assert_string_equal(mic_holder_name(mic_card_holder(c)), "李四");
 	assert_string_equal(mic_holder_ssn(mic_card_holder(c)),
 	    "32010219881108018X");
-	assert_string_equal(mic_cardinfo_id(mic_card_info(c)),
-	    "320100D1560000011100010000004711");
 	assert_string_equal(mic_insurance_region(mic_card_insurance(c)),
 	    "320100");
 	mic_card_free(&c);
 
 	/* The holder replaces the transport PIN at the bank: a wrong one is
 	 * refused and costs a try, the returned one works. */
-	pk = card_key(tx);
-	open_bank(tx, pk);
 	/* Not inside someone else's channel, and that channel stays. */
 	assert_int_equal(mic_perso_card(P->cfg, tx, P->app, 4712, &res),
 	    MIC_ERR_STATE);

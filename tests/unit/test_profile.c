@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -883,6 +884,55 @@ expect_holder(const struct bytes *in, mic_rc want)
 	mic_holder_free(&h);
 }
 
+/*
+ * MIC_DEBUG explains why a holder file is refused without quoting it
+ * (docs/privacy.md): no ID number, birth date, gender or birthplace.
+ */
+static void
+test_holder_debug_private(void **state)
+{
+	const size_t n = NELEM(holder_items);
+	const char *old = getenv("MIC_DEBUG");
+	char *saved = old != NULL ? strdup(old) : NULL;
+	char log[4096];
+	struct bytes b;
+	FILE *f = tmpfile();
+	int err = dup(2);
+	size_t len;
+
+	(void)state;
+	assert_non_null(f);
+	assert_true(err >= 0);
+	setenv("MIC_DEBUG", "1", 1);
+	fflush(stderr);
+	assert_true(dup2(fileno(f), 2) >= 0);
+	build_with(&b, 0x65, holder_items, n, 3, "20000228");
+	expect_holder(&b, MIC_ERR_MISMATCH);
+	build_with(&b, 0x65, holder_items, n, 2, "32");
+	expect_holder(&b, MIC_ERR_MISMATCH);
+	build_with(&b, 0x65, holder_items, n, 4, "393939393939");
+	expect_holder(&b, MIC_ERR_CODE);
+	fflush(stderr);
+	assert_true(dup2(err, 2) >= 0);
+	close(err);
+	if (saved != NULL)
+		setenv("MIC_DEBUG", saved, 1);
+	else
+		unsetenv("MIC_DEBUG");
+	free(saved);
+	rewind(f);
+	len = fread(log, 1, sizeof(log) - 1, f);
+	fclose(f);
+	log[len] = '\0';
+	/* It did explain, three times. */
+	assert_non_null(strstr(log, "birth date and ID number differ"));
+	assert_non_null(strstr(log, "gender and ID number differ"));
+	assert_non_null(strstr(log, "not in its table"));
+	if (strstr(log, "2000022") != NULL || strstr(log, "440305") != NULL ||
+	    strstr(log, "999999") != NULL || strstr(log, "number says") != NULL)
+		fail_msg("personal data in MIC_DEBUG:\n%s", log);
+}
+
 static void
 test_holder_reject(void **state)
 {
@@ -1565,6 +1615,7 @@ main(void)
 		cmocka_unit_test(test_holder_roundtrip),
 		cmocka_unit_test(test_holder_setters),
 		cmocka_unit_test(test_holder_reject),
+		cmocka_unit_test(test_holder_debug_private),
 		cmocka_unit_test(test_holder_no_clock),
 		cmocka_unit_test(test_insurance),
 		cmocka_unit_test(test_activation),

@@ -189,6 +189,11 @@ test_perso_flow(void **state)
 	assert_int_equal(read_binary(card, 1, r), 0x9000);
 	assert_int_equal(r->len, 128);
 	assert_memory_equal(r->buf, want, 128);
+	/* The holder's files: not in plain (card profile 4.3); any role. */
+	assert_int_equal(read_binary(card, 2, r), 0x6982);
+	assert_int_equal(read_binary(card, 3, r), 0x6982);
+	assert_int_equal(read_binary(card, 6, r), 0x6982);
+	vc_card_test_set_role(card, VC_ROLE_PHARMACY);
 	n = sample_holder(tmpl, sizeof(tmpl));
 	memset(want, 0, sizeof(want));
 	memcpy(want, tmpl, n);
@@ -217,6 +222,7 @@ test_perso_flow(void **state)
 	for (size_t i = 0; i < 48; i++)
 		assert_int_equal(r->buf[i], 0);
 	/* The private files need a channel before activation. */
+	vc_card_test_set_role(card, VC_ROLE_NONE);
 	assert_int_equal(read_binary(card, 8, r), 0x6982);
 	vc_card_test_set_role(card, VC_ROLE_BANK);
 	assert_int_equal(read_binary(card, 8, r), 0x9000);
@@ -1279,6 +1285,30 @@ op_read_cert(vc_card *card, struct rsp *r)
 }
 
 static uint16_t
+op_read_sod(vc_card *card, struct rsp *r)
+{
+	return read_binary(card, 4, r);
+}
+
+static uint16_t
+op_read_holder(vc_card *card, struct rsp *r)
+{
+	return read_binary(card, 2, r);
+}
+
+static uint16_t
+op_read_insurance(vc_card *card, struct rsp *r)
+{
+	return read_binary(card, 3, r);
+}
+
+static uint16_t
+op_read_activation(vc_card *card, struct rsp *r)
+{
+	return read_binary(card, 6, r);
+}
+
+static uint16_t
 op_read_account(vc_card *card, struct rsp *r)
 {
 	return read_binary(card, 8, r);
@@ -1413,6 +1443,13 @@ static const struct {
 	{ "READ EF.DIR", op_read_dir, 1, { "Y", "Y", "Y", "Y", "Y" } },
 	{ "READ EF.CARD", op_read_card, 0, { "S", "Y", "Y", "Y", "S" } },
 	{ "READ EF.CERT", op_read_cert, 0, { "S", "Y", "Y", "Y", "S" } },
+	{ "READ EF.SOD", op_read_sod, 0, { "S", "Y", "Y", "Y", "S" } },
+	{ "READ EF.HOLDER", op_read_holder, 0,
+	    { "S", "HPBAU", "HPBAU|pin", "HPBAU", "S" } },
+	{ "READ EF.INSURANCE", op_read_insurance, 0,
+	    { "S", "HPBAU", "HPBAU|pin", "HPBAU", "S" } },
+	{ "READ EF.ACTIVATION", op_read_activation, 0,
+	    { "S", "HPBAU", "HPBAU|pin", "HPBAU", "S" } },
 	{ "READ EF.ACCOUNT", op_read_account, 0,
 	    { "S", "HPBAU", "HPBAU|pin", "HPBAU", "S" } },
 	{ "READ EF.FAMILY", op_read_family, 0,
@@ -2137,7 +2174,7 @@ test_nv_header(void **state)
 	vc_card_nv(card, &nv, &len);
 	assert_int_equal(len, sizeof(struct vc_nv));
 	assert_memory_equal(nv, "MICV", 4);
-	assert_memory_equal(nv + 4, BYTES(0x00, 0x02), 2);
+	assert_memory_equal(nv + 4, BYTES(0x00, 0x03), 2);
 	assert_int_equal(nv[6], VC_STATE_BLANK);
 	assert_memory_equal(nv + offsetof(struct vc_nv, serial),
 	    BYTES(0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77), 8);
@@ -2423,7 +2460,7 @@ test_pos_through_host(void **state)
 	(void)state;
 	assert_int_equal(mic_tx_new_inproc(&tx, vc_card_transmit, card),
 	    MIC_OK);
-	/* Section 8: SELECT, three READ BINARY, VERIFY, EF.ACCOUNT. */
+	/* Section 8: SELECT, the reads, VERIFY, EF.ACCOUNT. */
 	memset(&a, 0, sizeof(a));
 	a.ins = 0xA4;
 	a.p1 = 0x04;
@@ -2437,6 +2474,8 @@ test_pos_through_host(void **state)
 	assert_memory_equal(buf, BYTES(0x6F, 0x1A, 0x84, 0x09), 4);
 	assert_memory_equal(buf + 13, BYTES(0xA5, 0x0D, 0x80, 0x01, 0x03,
 	    0x81, 0x08, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77), 15);
+	/* In plain, EF.CARD only; the holder's files in the pharmacy's
+	 * channel (the in-process hook stands in for its SCP11a). */
 	for (uint8_t sfi = 1; sfi <= 3; sfi++) {
 		memset(&a, 0, sizeof(a));
 		a.ins = 0xB0;
@@ -2444,6 +2483,11 @@ test_pos_through_host(void **state)
 		a.ne = 256;
 		assert_int_equal(mic_tx_transmit(tx, &a, buf, sizeof(buf), &n,
 		    &sw), MIC_OK);
+		assert_int_equal(sw, sfi == 1 ? 0x9000 : 0x6982);
+		vc_card_test_set_role(card, VC_ROLE_PHARMACY);
+		assert_int_equal(mic_tx_transmit(tx, &a, buf, sizeof(buf), &n,
+		    &sw), MIC_OK);
+		vc_card_test_set_role(card, VC_ROLE_NONE);
 		assert_int_equal(sw, 0x9000);
 		assert_int_equal(buf[0], sfi == 1 ? 0x66 : sfi == 2 ? 0x65 :
 		    0xE1);

@@ -1211,12 +1211,16 @@ test_old_layout(void **state)
 
 	(void)state;
 	vc_card_nv(card, &nv, &len);
-	assert_int_equal(vc_card_nv_layout(nv, len), 2);
+	assert_int_equal(vc_card_nv_layout(nv, len), VC_CARD_NV_LAYOUT);
 	old = malloc(len);
 	assert_non_null(old);
 	memcpy(old, nv, len);
 	old[5] = 0x01;
 	assert_int_equal(vc_card_nv_layout(old, len), 1);
+	assert_int_equal(vc_card_load(&out, old, len, 0),
+	    MIC_ERR_INVALID_ARGUMENT);
+	/* Layout 2 gave EF.HOLDER to anyone (card profile 4.3): refused. */
+	old[5] = 0x02;
 	assert_int_equal(vc_card_load(&out, old, len, 0),
 	    MIC_ERR_INVALID_ARGUMENT);
 	assert_int_equal(vc_card_nv_layout(BYTES('X'), 1), -1);

@@ -35,14 +35,29 @@ ethnicity(const mic_holder_t *h)
 }
 
 mic_rc
-card_view_fetch(card_view *v, mic_card_t *card, const char *pin,
-    const char **what)
+card_view_fetch(card_view *v, mic_card_t *card, card_access access,
+    mic_role role, const char *pin, const char **what)
 {
 	mic_rc rc;
 	int tries;
 
 	memset(v, 0, sizeof(*v));
 	v->card = card;
+	v->access = CARD_PUBLIC;
+	v->role = role;
+	if (access == CARD_PIN) {
+		*what = "verifying the PIN";
+		if (pin == NULL)
+			return MIC_ERR_INVALID_ARGUMENT;
+		if ((rc = mic_card_verify_pin(card, pin, &tries)) != MIC_OK)
+			return rc;
+	}
+	*what = "reading the card";
+	if ((rc = mic_card_read(card, access == CARD_PUBLIC ?
+	    MIC_READ_PUBLIC : MIC_READ_ALL)) != MIC_OK)
+		return rc;
+	if (access == CARD_PUBLIC)
+		return MIC_OK;
 	*what = "reading EF.ACTIVATION";
 	if ((v->act = mic_activation_new()) == NULL)
 		return MIC_ERR_NOMEM;
@@ -51,12 +66,6 @@ card_view_fetch(card_view *v, mic_card_t *card, const char *pin,
 		mic_activation_free(&v->act);
 	else if (rc != MIC_OK)
 		return rc;
-	if (pin == NULL)
-		return MIC_OK;
-	*what = "verifying the PIN";
-	if ((rc = mic_card_verify_pin(card, pin, &tries)) != MIC_OK)
-		return rc;
-	v->with_pin = 1;
 	*what = "reading the account";
 	if ((v->acct = mic_account_new()) == NULL)
 		return MIC_ERR_NOMEM;
@@ -86,6 +95,7 @@ card_view_fetch(card_view *v, mic_card_t *card, const char *pin,
 		if (rc != MIC_OK)
 			return rc;
 	}
+	v->access = access;
 	return MIC_OK;
 }
 
@@ -128,6 +138,24 @@ role_name(mic_role r)
 	return n != NULL ? n : "?";
 }
 
+#define NOT_SHOWN "the holder's data, insurance, activation, account, " \
+	"family and log: they need a terminal certificate (--terminal DIR) " \
+	"or the PIN (--pin)"
+
+static const char *
+access_text(const card_view *v)
+{
+	static const char *const by_role[] = { "?", "SCP11a, hospital POS",
+		"SCP11a, pharmacy POS", "SCP11a, bank", "SCP11a, agency",
+		"SCP11a, bureau" };
+
+	if (v->access == CARD_PIN)
+		return "the holder's PIN";
+	if ((unsigned)v->role < sizeof(by_role) / sizeof(by_role[0]))
+		return by_role[v->role];
+	return by_role[0];
+}
+
 void
 card_view_text(FILE *f, const card_view *v)
 {
@@ -144,6 +172,11 @@ card_view_text(FILE *f, const card_view *v)
 	    name_of(MIC_CODE_REGION, mic_cardinfo_issuer(ci)));
 	fprintf(f, "valid:        %s to %s\n", mic_cardinfo_issue_date(ci),
 	    mic_cardinfo_expiry_date(ci));
+	if (v->access == CARD_PUBLIC) {
+		fprintf(f, "not shown:    %s\n", NOT_SHOWN);
+		return;
+	}
+	fprintf(f, "read with:    %s\n", access_text(v));
 	fprintf(f, "name:         %s\n", mic_holder_name(h));
 	fprintf(f, "ssn:          %s\n", mic_holder_ssn(h));
 	fprintf(f, "gender:       %s (%s)\n", mic_holder_gender(h),
@@ -173,8 +206,6 @@ card_view_text(FILE *f, const card_view *v)
 	} else {
 		fprintf(f, "activated:    not yet\n");
 	}
-	if (!v->with_pin)
-		return;
 	fprintf(f, "balance:      ");
 	print_cny(f, mic_account_balance(v->acct));
 	fprintf(f, "\ntransactions: %" PRIu32 "\n",
@@ -253,6 +284,17 @@ j_public(const card_view *v, int *bad)
 	set(c, "issue_date", str(mic_cardinfo_issue_date(ci)), bad);
 	set(c, "expiry_date", str(mic_cardinfo_expiry_date(ci)), bad);
 	set(o, "card", c, bad);
+	if (v->access == CARD_PUBLIC) {
+		set(o, "access", json_string("public"), bad);
+		set(o, "not_shown", json_string(NOT_SHOWN), bad);
+		json_decref(ho);
+		json_decref(io);
+		return o;
+	}
+	set(o, "access", json_string(v->access == CARD_PIN ? "pin" :
+	    "terminal"), bad);
+	if (v->access == CARD_TERMINAL)
+		set(o, "terminal_role", str(mic_role_name(v->role)), bad);
 	set(ho, "name", str(mic_holder_name(h)), bad);
 	set(ho, "ssn", str(mic_holder_ssn(h)), bad);
 	set(ho, "gender", str(mic_holder_gender(h)), bad);
@@ -356,9 +398,10 @@ card_view_json(const card_view *v)
 
 	if (o == NULL)
 		return NULL;
-	set(o, "activation", j_activation(v, &bad), &bad);
-	if (v->with_pin)
+	if (v->access != CARD_PUBLIC) {
+		set(o, "activation", j_activation(v, &bad), &bad);
 		j_private(v, o, &bad);
+	}
 	if (bad) {
 		json_decref(o);
 		return NULL;

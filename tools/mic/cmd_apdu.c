@@ -20,15 +20,6 @@ apdu_usage(FILE *f)
 	    "      --strict             exit 1 on the first status word other than 9000\n");
 }
 
-static void
-trace(void *arg, int dir, const uint8_t *buf, size_t len)
-{
-	(void)arg;
-	fprintf(stderr, "  %s ", dir == MIC_TRACE_CMD ? "=>" : "<=");
-	tool_hex(stderr, buf, len);
-	fprintf(stderr, "\n");
-}
-
 /* Run one step; 0 ok, 1 transport failure or (strict) a non-9000 SW. */
 static int
 run_step(mic_tx_t *tx, const script_step *st, int strict, uint8_t *rsp,
@@ -167,7 +158,7 @@ cmd_apdu(int argc, char **argv)
 	if ((tx = tool_open_reader("apdu", reader)) == NULL)
 		goto out;
 	if (do_trace)
-		mic_tx_set_trace(tx, trace, NULL);
+		mic_tx_set_trace(tx, tool_trace, NULL);
 	if (script != NULL) {
 		ret = run_script(tx, script, strict, rsp, MIC_APDU_RSP_MAX, st);
 	} else {

@@ -1,10 +1,11 @@
 /*
- * mic card: read a card as a point of sale does. One SELECT, three READ
- * BINARY for the public data and one for the activation record; with
- * --pin, VERIFY, the account, the family members and the log.
+ * mic card read: what a card gives its reader (docs/card-profile.md 4.3).
+ * Without credentials, the public EF.CARD only; with a terminal's
+ * credentials (SCP11a) or the holder's PIN, every file.
  * mic card verify: is the card genuine (docs/card-profile.md 4.6): chip
  * authentication, then passive authentication (docs/pki.md section 4) of
- * the files read inside the chip's channel, against a trust store.
+ * the files read inside the chip's channel, against a trust store; the
+ * holder's files only with a terminal's credentials.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -23,22 +24,32 @@
 static void
 card_usage(FILE *f)
 {
-	fprintf(f, "usage: mic card read [-r READER] [--pin] [--json]\n"
-	    "       mic card verify [-r READER] --trust DIR\n"
-	    "  read: every field of EF.CARD, EF.HOLDER and EF.INSURANCE, and\n"
-	    "  the activation record; with --pin also verify the PIN and read\n"
-	    "  the personal account, the family members and the transaction\n"
-	    "  log. The PIN comes from MIC_PIN or, when that is unset, from one\n"
-	    "  line of standard input; never from the command line. --json\n"
-	    "  prints one JSON object instead (amounts in integer fen).\n"
+	fprintf(f, "usage: mic card read [-r READER] [--terminal DIR | --pin] "
+	    "[--json] [--trace]\n"
+	    "       mic card verify [-r READER] --trust DIR | --terminal DIR\n"
+	    "  read: without credentials, the public card data only (EF.CARD:\n"
+	    "  what is printed on the card), and what it did not show. With\n"
+	    "  --terminal DIR (a terminal's trust store, 'mic pki\n"
+	    "  export-terminal'), the chip is authenticated and everything is\n"
+	    "  read in the terminal's SCP11a channel, encrypted; with --pin,\n"
+	    "  after VERIFY with the holder's PIN: every field of EF.HOLDER and\n"
+	    "  EF.INSURANCE, the activation record, the personal account, the\n"
+	    "  family members and the transaction log. The PIN comes from\n"
+	    "  MIC_PIN or, when that is unset, from one line of standard input;\n"
+	    "  never from the command line. --json prints one JSON object\n"
+	    "  instead (amounts in integer fen). --trace shows every APDU on\n"
+	    "  the wire on standard error: the holder's files as their header,\n"
+	    "  length and status word only, never their data.\n"
 	    "  verify: is the card genuine? Chip authentication: the chip's\n"
 	    "  certificate CERT.SD.ECKA (GET DATA BF21) chains to the trust\n"
 	    "  store and names the chip serial of the FCI, and the chip proves\n"
-	    "  its key in SCP11b. Then passive authentication, inside that\n"
-	    "  channel: EF.SOD's signature, its signer's chain, the chip serial\n"
-	    "  and every file's hash, and the card certificate's chain. The\n"
-	    "  trust store DIR is a PKI directory's trust/, or the PKI\n"
-	    "  directory itself.\n"
+	    "  its key in SCP11b (SCP11a with --terminal). Then passive\n"
+	    "  authentication, inside that channel: EF.SOD's signature, its\n"
+	    "  signer's chain, the chip serial, and the card certificate's\n"
+	    "  chain. Every file's hash with --terminal; with --trust only\n"
+	    "  EF.CARD's and EF.CERT's (EF.HOLDER and EF.INSURANCE need a\n"
+	    "  terminal), and it says so. The trust store DIR is a PKI\n"
+	    "  directory's trust/, or the PKI directory itself.\n"
 	    "  Exit status 0 when authentic, 1 otherwise.\n");
 }
 
@@ -102,12 +113,14 @@ card_verify(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "reader", required_argument, NULL, 'r' },
 		{ "trust", required_argument, NULL, 't' },
+		{ "terminal", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *reader = NULL, *trust_arg = NULL;
+	const char *reader = NULL, *trust_arg = NULL, *term_arg = NULL;
 	char dir[4096];
 	mic_trust_t *trust = NULL;
+	mic_terminal_t *term = NULL;
 	mic_card_t *card = NULL;
 	mic_card_check check = MIC_CHECK_NONE;
 	mic_tx_t *tx = NULL;
@@ -122,6 +135,9 @@ card_verify(int argc, char **argv)
 		case 't':
 			trust_arg = optarg;
 			break;
+		case 'T':
+			term_arg = optarg;
+			break;
 		case 'h':
 			card_usage(stdout);
 			return 0;
@@ -130,12 +146,21 @@ card_verify(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || trust_arg == NULL) {
-		if (trust_arg == NULL)
-			fprintf(stderr, "mic card verify: --trust is required\n");
+	if (optind != argc || (trust_arg == NULL && term_arg == NULL)) {
+		if (trust_arg == NULL && term_arg == NULL)
+			fprintf(stderr, "mic card verify: --trust or --terminal "
+			    "is required\n");
 		card_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (term_arg != NULL && (rc = mic_terminal_load(&term, term_arg, NULL,
+	    NULL)) != MIC_OK) {
+		fprintf(stderr, "mic card verify: terminal %s: %s\n", term_arg,
+		    mic_strerror(rc));
+		return 1;
+	}
+	if (trust_arg == NULL)
+		goto have_trust;
 	if (trust_dir(trust_arg, dir, sizeof(dir)) != 0) {
 		fprintf(stderr, "mic card verify: %s: path too long\n",
 		    trust_arg);
@@ -145,8 +170,9 @@ card_verify(int argc, char **argv)
 	if ((rc = mic_trust_load(&trust, dir)) != MIC_OK) {
 		fprintf(stderr, "mic card verify: %s: %s\n", dir,
 		    mic_strerror(rc));
-		return 1;
+		goto out;
 	}
+have_trust:
 	if ((tx = tool_open_reader("card", reader)) == NULL)
 		goto out;
 	/* One transaction: the FCI's serial and the chip that proves it
@@ -160,10 +186,22 @@ card_verify(int argc, char **argv)
 		    rc);
 		goto end;
 	}
-	rc = mic_card_verify(card, trust, &check);
+	if (term != NULL)
+		rc = mic_card_verify_terminal(card, trust, term, &check);
+	else
+		rc = mic_card_verify(card, trust, &check);
 	if (rc == MIC_OK) {
-		printf("chip authentication: OK\n");
+		printf("chip authentication: OK (%s)\n", term != NULL ?
+		    "SCP11a" : "SCP11b");
 		printf("passive authentication: OK\n");
+		if (term != NULL)
+			printf("checked: EF.CARD, EF.HOLDER, EF.INSURANCE, "
+			    "EF.CERT against EF.SOD\n");
+		else
+			printf("checked: EF.CARD, EF.CERT against EF.SOD\n"
+			    "not checked: EF.HOLDER, EF.INSURANCE (personal "
+			    "data: they need a terminal certificate, "
+			    "--terminal DIR)\n");
 		ret = 0;
 	} else if (check == MIC_CHECK_READ || check == MIC_CHECK_NONE) {
 		tool_fail("card verify", mic_card_check_name(check), rc);
@@ -179,6 +217,7 @@ end:
 out:
 	mic_tx_free(&tx);
 	mic_trust_free(&trust);
+	mic_terminal_free(&term);
 	return ret;
 }
 
@@ -188,11 +227,17 @@ cmd_card(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "reader", required_argument, NULL, 'r' },
 		{ "pin", no_argument, NULL, 'p' },
+		{ "terminal", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "trace", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *reader = NULL, *what = NULL;
+	const char *reader = NULL, *what = NULL, *term_arg = NULL;
+	int do_trace = 0;
+	mic_terminal_t *term = NULL;
+	mic_card_check check = MIC_CHECK_NONE;
+	card_access access = CARD_PUBLIC;
 	mic_card_t *card = NULL;
 	mic_tx_t *tx = NULL;
 	card_view v;
@@ -223,6 +268,12 @@ cmd_card(int argc, char **argv)
 		case 'p':
 			with_pin = 1;
 			break;
+		case 'T':
+			term_arg = optarg;
+			break;
+		case 'x':
+			do_trace = 1;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -234,9 +285,21 @@ cmd_card(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (with_pin && term_arg != NULL)) {
 		card_usage(stderr);
 		return EXIT_USAGE;
+	}
+	if (term_arg != NULL) {
+		if ((rc = mic_terminal_load(&term, term_arg, NULL, NULL)) !=
+		    MIC_OK) {
+			fprintf(stderr, "mic card: terminal %s: %s\n",
+			    term_arg, mic_strerror(rc));
+			goto wipe;
+		}
+		access = CARD_TERMINAL;
+	}
+	if (with_pin) {
+		access = CARD_PIN;
 	}
 	if (with_pin && get_pin(pin, sizeof(pin)) != 0) {
 		fprintf(stderr, "mic card: no PIN (set MIC_PIN or give it on stdin)\n");
@@ -244,6 +307,8 @@ cmd_card(int argc, char **argv)
 	}
 	if ((tx = tool_open_reader("card", reader)) == NULL)
 		goto wipe;
+	if (do_trace)
+		mic_tx_set_trace(tx, tool_trace, NULL);
 	/* One transaction for the whole visit, as a POS holds the card. */
 	if ((rc = mic_tx_begin(tx)) != MIC_OK) {
 		tool_fail("card", "starting a transaction", rc);
@@ -253,12 +318,15 @@ cmd_card(int argc, char **argv)
 		tool_fail("card", "selecting the insurance application", rc);
 		goto end;
 	}
-	if ((rc = mic_card_read(card, MIC_READ_PUBLIC)) != MIC_OK) {
-		tool_fail("card", "reading the card", rc);
+	/* The chip proves itself and the terminal in one SCP11a channel,
+	 * and every answer after it comes encrypted. */
+	if (term != NULL && (rc = mic_card_authenticate(card, NULL, term,
+	    &check)) != MIC_OK) {
+		tool_fail("card", mic_card_check_name(check), rc);
 		goto end;
 	}
-	if ((rc = card_view_fetch(&v, card, with_pin ? pin : NULL,
-	    &what)) != MIC_OK) {
+	if ((rc = card_view_fetch(&v, card, access, mic_terminal_role(term),
+	    with_pin ? pin : NULL, &what)) != MIC_OK) {
 		tool_fail("card", what, rc);
 		goto end;
 	}
@@ -276,11 +344,13 @@ cmd_card(int argc, char **argv)
 	}
 end:
 	card_view_free(&v);
+	mic_scp_close(tx);
 	mic_card_free(&card);
 	mic_tx_end(tx);
 out:
 	mic_tx_free(&tx);
 wipe:
+	mic_terminal_free(&term);
 	mici_wipe(pin, sizeof(pin));
 	return ret;
 }

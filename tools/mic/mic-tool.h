@@ -20,6 +20,9 @@ int cmd_perso(int argc, char **argv);
 /* Print "mic VERB: what: mic_strerror(rc)" to stderr; returns 1. */
 int tool_fail(const char *verb, const char *what, mic_rc rc);
 void tool_hex(FILE *f, const uint8_t *p, size_t n);
+
+/* A mic_tx_trace_fn: each APDU on the wire to stderr, "=>" and "<=". */
+void tool_trace(void *arg, int dir, const uint8_t *buf, size_t len);
 /*
  * Connect to READER, given by name or by its index in "mic readers", or to
  * the first reader with a card when NULL. Prints why and returns NULL on

@@ -61,3 +61,12 @@ script_parse_line(const char *line, script_step *step, const char **why)
 	}
 	return 1;
 }
+
+void
+tool_trace(void *arg, int dir, const uint8_t *buf, size_t len)
+{
+	(void)arg;
+	fprintf(stderr, "  %s ", dir == MIC_TRACE_CMD ? "=>" : "<=");
+	tool_hex(stderr, buf, len);
+	fprintf(stderr, "\n");
+}

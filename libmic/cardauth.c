@@ -82,7 +82,7 @@ mic_card_check_name(mic_card_check check)
 	case MIC_CHECK_CHIP_SERIAL:
 		return "chip serial";
 	case MIC_CHECK_CHIP_KEY:
-		return "SCP11b";
+		return "the chip's key (SCP11)";
 	case MIC_CHECK_READ:
 		return "reading the files";
 	case MIC_CHECK_SOD:

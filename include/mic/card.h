@@ -163,7 +163,7 @@ typedef enum mic_card_check {
 	MIC_CHECK_NONE = 0,        /**< nothing failed */
 	MIC_CHECK_CHIP_CERT = 1,   /**< GET DATA BF21: CERT.SD.ECKA is there and chains to the trust store */
 	MIC_CHECK_CHIP_SERIAL = 2, /**< CERT.SD.ECKA's serialNumber is the FCI's chip serial */
-	MIC_CHECK_CHIP_KEY = 3,    /**< SCP11b: the chip holds the private key of CERT.SD.ECKA */
+	MIC_CHECK_CHIP_KEY = 3,    /**< SCP11b (SCP11a with a terminal): the chip holds the private key of CERT.SD.ECKA */
 	MIC_CHECK_READ = 4,        /**< reading EF.CARD, EF.CERT, EF.SOD (and in SCP11a EF.HOLDER, EF.INSURANCE) */
 	MIC_CHECK_SOD = 5,         /**< EF.SOD: its signer, the chip serial it binds, every file's hash */
 	MIC_CHECK_CARD_CERT = 6,   /**< EF.CERT: its chain, and it names EF.CARD's identification code */

@@ -152,7 +152,7 @@ check "replay card: reads as the genuine card" test "$out" = "$genuine"
 out=$("$mic" card verify -r "$reader1" --trust "$tmp/pki" 2>&1); rc=$?
 echo "$out"
 check "replay card: exit 1" test "$rc" -eq 1
-check "replay card: chip authentication fails in SCP11b" contains "$out" "chip authentication: FAILED: SCP11b: .*MIC_ERR_SM_AUTH"
+check "replay card: chip authentication fails on the chip's key" contains "$out" "chip authentication: FAILED: the chip's key (SCP11): .*MIC_ERR_SM_AUTH"
 check "replay card: never passes" bash -c "! grep -q 'passive authentication: OK' <<<\"\$1\"" _ "$out"
 stop_card
 

@@ -402,7 +402,7 @@ test_invalid(void **state)
 	assert_int_equal(mic_card_verify(c, NULL, NULL),
 	    MIC_ERR_INVALID_ARGUMENT);
 	mic_card_free(&c);
-	assert_string_equal(mic_card_check_name(MIC_CHECK_CHIP_KEY), "SCP11b");
+	assert_string_equal(mic_card_check_name(MIC_CHECK_CHIP_KEY), "the chip's key (SCP11)");
 	assert_string_equal(mic_card_check_name(MIC_CHECK_SOD), "EF.SOD");
 	assert_string_equal(mic_card_check_name((mic_card_check)99), "?");
 	mic_tx_free(&tx);

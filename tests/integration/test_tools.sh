@@ -143,5 +143,31 @@ out=$("$mic" readers 2>&1); rc=$?
 check "no pcscd exits 1" test "$rc" -eq 1
 check "no pcscd is named" contains "$out" "pcscd"
 
+# A trust store or terminal directory that does not load is named, with the
+# piece missing, before any card traffic (no reader needed).
+t="$MIC_TEST_TMP/tools-trust"
+rm -rf "$t"; mkdir -p "$t/empty/roots" "$t/term/roots"
+out=$("$mic" card verify --trust "$t/none" 2>&1); rc=$?
+check "verify, no trust store: exit 1" test "$rc" -eq 1
+check "verify, no trust store: roots/ named" contains "$out" \
+    "trust store $t/none: $t/none/roots: No such file or directory"
+out=$("$mic" card verify --trust "$t/empty" 2>&1); rc=$?
+check "verify, no root: exit 1" test "$rc" -eq 1
+check "verify, no root: said" contains "$out" \
+    "no root certificate (\*.pem) in $t/empty/roots"
+out=$("$mic" card read --terminal "$t/none" 2>&1); rc=$?
+check "read, no terminal dir: exit 1" test "$rc" -eq 1
+check "read, no terminal dir: named" contains "$out" "terminal $t/none: $t/none/roots: No such file"
+printf 'not a certificate\n' >"$t/term/roots/root.pem"
+cp "$t/term/roots/root.pem" "$t/empty/roots/root.pem"
+out=$("$mic" card read --terminal "$t/term" 2>&1); rc=$?
+check "read, no terminal certificate: exit 1" test "$rc" -eq 1
+check "read, no terminal certificate: named" contains "$out" \
+    "$t/term/terminal/cert.pem: No such file or directory"
+out=$("$mic" card verify --trust "$t/empty" 2>&1); rc=$?
+check "verify, a root that is no certificate: said" contains "$out" \
+    "trust store $t/empty: .*(MIC_ERR_"
+rm -rf "$t"
+
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

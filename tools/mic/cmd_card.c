@@ -153,12 +153,9 @@ card_verify(int argc, char **argv)
 		card_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (term_arg != NULL && (rc = mic_terminal_load(&term, term_arg, NULL,
-	    NULL)) != MIC_OK) {
-		fprintf(stderr, "mic card verify: terminal %s: %s\n", term_arg,
-		    mic_strerror(rc));
+	if (term_arg != NULL &&
+	    (term = tool_terminal_load("card verify", term_arg)) == NULL)
 		return 1;
-	}
 	if (trust_arg == NULL)
 		goto have_trust;
 	if (trust_dir(trust_arg, dir, sizeof(dir)) != 0) {
@@ -167,11 +164,8 @@ card_verify(int argc, char **argv)
 		return 1;
 	}
 	/* The trust store first: no card traffic for a typo. */
-	if ((rc = mic_trust_load(&trust, dir)) != MIC_OK) {
-		fprintf(stderr, "mic card verify: %s: %s\n", dir,
-		    mic_strerror(rc));
+	if ((trust = tool_trust_load("card verify", dir)) == NULL)
 		goto out;
-	}
 have_trust:
 	if ((tx = tool_open_reader("card", reader)) == NULL)
 		goto out;
@@ -290,12 +284,9 @@ cmd_card(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (term_arg != NULL) {
-		if ((rc = mic_terminal_load(&term, term_arg, NULL, NULL)) !=
-		    MIC_OK) {
-			fprintf(stderr, "mic card: terminal %s: %s\n",
-			    term_arg, mic_strerror(rc));
+		if ((term = tool_terminal_load("card read", term_arg)) ==
+		    NULL)
 			goto wipe;
-		}
 		access = CARD_TERMINAL;
 	}
 	if (with_pin) {

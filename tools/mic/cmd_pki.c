@@ -478,8 +478,8 @@ do_verify(struct args *a)
 	if ((a->pubkey != NULL || a->pubkey_file != NULL) &&
 	    read_pubkey(a, gen, sizeof(gen), &glen) != 0)
 		return EXIT_USAGE;
-	if ((rc = mic_trust_load(&t, a->trust)) != MIC_OK)
-		return fail(a, "loading the trust store", rc);
+	if ((t = tool_trust_load("pki", a->trust)) == NULL)
+		return 1;
 	if (a->kind == MIC_CERT_CARD)
 		rc = mic_cardcert_verify(t, cert, clen, a->cic);
 	else
@@ -613,10 +613,8 @@ do_verify_sod(struct args *a)
 	}
 	if (read_all(a->sod, &sod, &slen) != 0)
 		goto out;
-	if ((rc = mic_trust_load(&t, a->trust)) != MIC_OK) {
-		ret = fail(a, "loading the trust store", rc);
+	if ((t = tool_trust_load("pki", a->trust)) == NULL)
 		goto out;
-	}
 	if ((rc = mic_sod_verify(t, sod, slen, files, a->nfiles, chip)) !=
 	    MIC_OK) {
 		ret = fail(a, a->sod, rc);

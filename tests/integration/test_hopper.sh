@@ -21,20 +21,8 @@ noport=36649    # nobody listens here
 reader1="Virtual PCD 00 01"
 select_fci='00 A4 04 00 09 D1 56 00 00 01 4D 49 43 01 00'
 get_cert='80 CA BF 21 00'
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1
-	shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-lacks() { ! grep -q -- "$2" <<<"$1"; }
 field() { "$V" show "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
 
 cleanup() {
@@ -247,5 +235,4 @@ for kind in blank sample; do
 	kport=$((kport + 10))
 done
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

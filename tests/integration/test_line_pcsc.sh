@@ -20,22 +20,9 @@ gen="$here/../../scripts/gen-batch"
 tmp="$MIC_TEST_TMP/line-pcsc"
 dir="$MIC_TEST_TMP/stack-line-pcsc"  # scripts/test stops stack-* on a crash
 select='00 A4 04 00 09 D1 56 00 00 01 4D 49 43 01 00'
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 bg=
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1
-	shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-lacks() { ! grep -q -- "$2" <<<"$1"; }
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
 images() { compgen -G "$1/*.img" | wc -l; }
 # Wait, bounded, until file $1 has a line matching $2.
 wait_for() {
@@ -250,5 +237,4 @@ check "reader lists: only mic perso's own ($lst)" test "${lst:-99}" -le 2
 check "status waits: at most 6 a card ($sta for 12)" test "${sta:-999}" -le 72
 "$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

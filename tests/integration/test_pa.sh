@@ -23,20 +23,9 @@ tmp="$MIC_TEST_TMP/pa"
 dir="$MIC_TEST_TMP/stack-pa"        # scripts/test stops stack-* on a crash
 port=36500     # reader 0: the stack's own card; reader 1: ours
 reader1="Virtual PCD 00 01"
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 card_pid=
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1
-	shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
 
 cleanup() {
 	[[ -n $card_pid ]] && kill -TERM "$card_pid" 2>/dev/null
@@ -156,5 +145,4 @@ check "replay card: chip authentication fails on the chip's key" contains "$out"
 check "replay card: never passes" bash -c "! grep -q 'passive authentication: OK' <<<\"\$1\"" _ "$out"
 stop_card
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

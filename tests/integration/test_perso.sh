@@ -23,21 +23,9 @@ gen="$here/../../scripts/gen-batch"
 checker="$here/check_perso.py"
 tmp="$MIC_TEST_TMP/perso"
 dir="$MIC_TEST_TMP/stack-perso"     # scripts/test stops stack-* on a crash
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 bg=
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1
-	shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
 
 cleanup() {
 	[[ -n $bg ]] && kill -KILL "$bg" 2>/dev/null
@@ -328,5 +316,4 @@ check "bench_perso_pcsc: both ratios" bash -c \
     "grep -q '^ratio_prep_vs_sign=0\.' <<<'$out' &&
      grep -q '^ratio_prep_vs_place_sign=0\.' <<<'$out'"
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

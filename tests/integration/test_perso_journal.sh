@@ -22,21 +22,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 gen="$here/../../scripts/gen-batch"
 tmp="$MIC_TEST_TMP/perso-journal"
 dir="$MIC_TEST_TMP/stack-perso-journal"
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1
-	shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-lacks() { ! grep -q -- "$2" <<<"$1"; }
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
 mode() { stat -c %a "$1"; }
 
 cleanup() { "$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1; }
@@ -315,5 +302,4 @@ check "readers stopped mid-run: each reported" test \
     "$(grep -c '^reader .* stopped: ' "$tmp/r.err")" -ge 1
 check "readers stopped mid-run: in the summary" grep -q "stopped" "$tmp/r.err"
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

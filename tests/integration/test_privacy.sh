@@ -27,21 +27,9 @@ reader1="Virtual PCD 00 01"
 select='00 A4 04 0C 09 D1 56 00 00 01 4D 49 43 01'
 personal=('00 B0 82 00 00' '00 B0 83 00 00' '00 B0 86 00 00')
 roles=(hospital-pos pharmacy-pos bank agency bureau)
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 card_pid=
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1
-	shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-lacks() { ! grep -q -- "$2" <<<"$1"; }
 # The hex of a UTF-8 or ASCII string, upper case, no spaces.
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n' | tr a-f A-F; }
 
@@ -195,5 +183,4 @@ check "blocked: read --terminal still reads ($out)" contains "$out" "^name: *$na
 stop_card
 check "the card is blocked" contains "$("$V" show "$tmp/active.img")" "state: blocked"
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

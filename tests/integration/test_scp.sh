@@ -22,21 +22,9 @@ dir="$MIC_TEST_TMP/stack-scp"       # scripts/test stops stack-* on a crash
 port=36400     # reader 0: the stack's own card; reader 1: ours
 reader1="Virtual PCD 00 01"
 select='00 A4 04 0C 09 D1 56 00 00 01 4D 49 43 01'
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 card_pid=
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1
-	shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-lacks() { ! grep -q -- "$2" <<<"$1"; }
 
 cleanup() {
 	[[ -n $card_pid ]] && kill -TERM "$card_pid" 2>/dev/null
@@ -119,5 +107,4 @@ out=$("$MIC_READER_STACK" start --dir "$tmp/nostack" --test-role bank 2>&1); rc=
 check "reader-stack --test-role is a usage error" test "$rc" -eq 2
 check "reader-stack --help says nothing of a test role" lacks "$("$MIC_READER_STACK" --help 2>&1)" "role"
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

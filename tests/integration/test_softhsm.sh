@@ -16,22 +16,10 @@ set -uo pipefail
 build=${MIC_BUILD_DIR:?}
 mic="$build/tools/mic"
 tmp=$(mktemp -d "${MIC_TEST_TMP:-/tmp}/softhsm.XXXXXX")
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 
 cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
-
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1; shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-lacks() { ! grep -q -- "$2" <<<"$1"; }
 
 module=
 for m in /usr/lib/*/softhsm/libsofthsm2.so /usr/lib/softhsm/libsofthsm2.so \
@@ -187,5 +175,4 @@ check "test_keyprov through SoftHSM2" test "$rc" -eq 0
 check "test_keyprov ran the token test" lacks "$out" "SKIPPED"
 [ "$rc" -eq 0 ] || echo "$out"
 
-echo "$((checks - failures))/$checks checks passed"
-[ "$failures" -eq 0 ]
+finish

@@ -5,19 +5,8 @@ set -uo pipefail
 mic="$MIC_BUILD_DIR/tools/mic"
 dir="$MIC_TEST_TMP/stack-tools"
 port=36200
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1; shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-lacks() { ! grep -q -- "$2" <<<"$1"; }
 
 cleanup() { "$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1; }
 trap cleanup EXIT
@@ -169,5 +158,4 @@ check "verify, a root that is no certificate: said" contains "$out" \
     "trust store $t/empty: .*(MIC_ERR_"
 rm -rf "$t"
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -28,21 +28,9 @@ select='00 A4 04 0C 09 D1 56 00 00 01 4D 49 43 01'
 select_fci='00 A4 04 00 09 D1 56 00 00 01 4D 49 43 01 00'
 hopper_cards=3
 stress_cards=${MIC_HOPPER_STRESS:-1000}
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 bg_pids=()
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1
-	shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-lacks() { ! grep -q -- "$2" <<<"$1"; }
 field() { "$V" show "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
 
 cleanup() {
@@ -478,5 +466,4 @@ check "stress: memory flat (under 2 MB growth)" test "$((${rlast:-999999} - ${rf
 check "stress: last image is personalized" test \
 	"$(field "$(compgen -G "$tmp/stress/*.img" | sort | tail -1)" state)" = personalized
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -23,6 +23,13 @@
 #define INS_SELECT 0xA4u
 #define INS_READ_BINARY 0xB0u
 #define READ_CHUNK 256u    /* a short READ BINARY returns at most 256 bytes */
+/*
+ * In a secure channel the answer grows: padded to 16 bytes (at least one)
+ * and an 8-byte MAC (secure-messaging.md 2). 239 plain bytes make 248,
+ * which still fit one short response; 256 would make 280 and cost a GET
+ * RESPONSE round for every command.
+ */
+#define READ_CHUNK_SM 239u
 #define INS_READ_RECORD 0xB2u
 #define INS_VERIFY 0x20u
 #define P1_BY_DF_NAME 0x04u
@@ -555,6 +562,14 @@ path_extended(mic_tx_t *tx)
  * is 0 (the file becomes current), by offset in the current EF otherwise;
  * @p first caps the first command's Ne.
  */
+/* The most a short READ BINARY should ask for on @p tx as it is now. */
+static size_t
+short_chunk(const mic_tx_t *tx)
+{
+	return mic_tx_get_sm_state(tx) == MIC_TX_SM_ON ? READ_CHUNK_SM :
+	    READ_CHUNK;
+}
+
 static mic_rc
 read_range(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t off, size_t size,
     size_t first)
@@ -563,7 +578,7 @@ read_range(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t off, size_t size,
 	size_t n, chunk;
 	mic_rc rc;
 
-	chunk = path_extended(tx) ? MIC_APDU_NE_MAX_EXT : READ_CHUNK;
+	chunk = path_extended(tx) ? MIC_APDU_NE_MAX_EXT : short_chunk(tx);
 	if (sfi != MIC_SFI_CARD && sfi != MIC_SFI_SOD && sfi != MIC_SFI_CERT)
 		a.flags = MIC_APDU_PERSONAL;
 	if (first > chunk)
@@ -636,7 +651,7 @@ mic_card_read_der(mic_tx_t *tx, uint8_t sfi, uint8_t *buf, size_t cap,
 		return MIC_ERR_INVALID_ARGUMENT;
 	/* The first short READ BINARY's worth: the header and, for a small
 	 * object, all of it. */
-	a.ne = cap < READ_CHUNK ? cap : READ_CHUNK;
+	a.ne = cap < short_chunk(tx) ? cap : short_chunk(tx);
 	if ((rc = mic_tx_command(tx, &a, buf, cap, &n)) != MIC_OK)
 		return rc;
 	if (n == 0 || n > a.ne)

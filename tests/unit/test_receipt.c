@@ -1,0 +1,602 @@
+/*
+ * Receipts and the settlement file with real receipts: a test PKI, cards
+ * of its chip factory personalized by the bureau code (mic_perso_card()),
+ * activated, credited, and debited as docs/card-profile.md 3.11 says
+ * (VERIFY, then DEBIT), the receipt taken from the card's answer.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <mic/batch.h>
+#include <mic/perso.h>
+#include <mic/pki.h>
+#include <mic/receipt.h>
+#include <mic/tx.h>
+
+#include "vcard.h"
+#include "chipfactory.h"
+#include "test_vcard_util.h"
+#include "trust_test.h"
+
+static const char app_line[] =
+    "{\"application_id\":\"2026-000017\",\"channel\":\"employer\","
+    "\"employer_id\":\"91110000MA00000000\",\"name\":\"李四\","
+    "\"gender\":\"2\",\"ssn\":\"32010219881108018X\","
+    "\"birth_date\":\"19881108\",\"birthplace\":\"320102\","
+    "\"ethnicity\":\"01\",\"scheme\":\"employee\","
+    "\"pooling_region\":\"320100\",\"insured_since\":\"20100301\","
+    "\"first_use_activation\":true}\n";
+
+struct card {
+	vc_card *vc;
+	char id[MIC_RECEIPT_CARD_ID_LEN + 1];
+	uint8_t cert[MIC_CERT_MAX];
+	size_t cert_len;
+};
+
+struct fix {
+	char *dir, *foreign, *tmp;
+	vcf_factory *ours, *theirs;
+	mic_perso_cfg_t *cfg, *foreign_cfg;
+	mic_application_t *app;
+	mic_trust_t *trust;
+	struct card a, b, twin, alien;
+};
+
+static struct fix *F;
+
+static mic_application_t *
+load_app(void)
+{
+	FILE *fp = fmemopen((void *)(uintptr_t)app_line, strlen(app_line),
+	    "r");
+	mic_batch_t *b = NULL;
+	mic_application_t *app = NULL;
+	mic_batch_error err;
+
+	assert_non_null(fp);
+	assert_int_equal(mic_batch_open_fp(&b, fp), MIC_OK);
+	assert_int_equal(mic_batch_next(b, &app, &err), MIC_OK);
+	mic_batch_free(&b);
+	fclose(fp);
+	return app;
+}
+
+/* EF.CERT by SFI 5, to its DER length. */
+static void
+read_cert(struct card *c)
+{
+	struct rsp *r = rsp_new();
+	size_t n;
+
+	assert_int_equal(send_cmd(c->vc, 0x00, 0xB0, 0x85, 0x00, NULL, 0,
+	    CERT_LEN, r), 0x9000);
+	assert_int_equal(r->len, CERT_LEN);
+	assert_int_equal(r->buf[0], 0x30);
+	assert_int_equal(r->buf[1], 0x82);
+	n = 4 + ((size_t)r->buf[2] << 8 | r->buf[3]);
+	assert_true(n <= r->len);
+	memcpy(c->cert, r->buf, n);
+	c->cert_len = n;
+	free(r);
+}
+
+/*
+ * A card personalized as card @p n of @p cfg's bureau, its PIN changed
+ * from the transport PIN, activated and credited START_BALANCE.
+ */
+static void
+make_card(struct card *c, vcf_factory *f, mic_perso_cfg_t *cfg,
+    const char *serial, uint64_t n)
+{
+	mic_perso_result_t *res = NULL;
+	mic_tx_t *tx = NULL;
+	char why[256] = "";
+	uint8_t data[40];
+
+	assert_int_equal(vc_card_new(&c->vc, serial, 0), MIC_OK);
+	if (vcf_card(f, c->vc, NULL, why, sizeof(why)) != 0)
+		fail_msg("factory card %s: %s", serial, why);
+	assert_int_equal(mic_tx_new_inproc(&tx, vc_card_transmit, c->vc),
+	    MIC_OK);
+	assert_int_equal(mic_perso_card(cfg, tx, F->app, n, &res), MIC_OK);
+	mic_tx_free(&tx);
+	assert_int_equal(strlen(mic_perso_result_card_id(res)), 32);
+	strcpy(c->id, mic_perso_result_card_id(res));
+	vc_card_reset(c->vc);
+	select_app(c->vc);
+	assert_int_equal(change_pin(c->vc, mic_perso_result_transport_pin(res),
+	    HOLDER_PIN), 0x9000);
+	mic_perso_result_free(&res);
+	{
+		static const uint8_t act[] = {
+			0x20, 0x26, 0x03, 0x01, 0x09, 0x30, 0x00,
+			'B', 'A', 'N', 'K', '0', '0', '0', '1',
+		};
+
+		vc_card_test_set_role(c->vc, VC_ROLE_BANK);
+		assert_int_equal(send_cmd(c->vc, 0x00, 0x44, 0x00, 0x00, act,
+		    sizeof(act), 0, NULL), 0x9000);
+	}
+	vc_card_test_set_role(c->vc, VC_ROLE_AGENCY);
+	tx_data(data, START_BALANCE, 0xC0000001u, 0x00);
+	assert_int_equal(credit(c->vc, data, NULL), 0x9000);
+	read_cert(c);
+}
+
+/* A DEBIT as a POS does it, and the receipt from the card's answer. */
+static mic_receipt_t *
+debit_receipt(struct card *c, int64_t amount, uint32_t ref)
+{
+	struct rsp *r = rsp_new();
+	mic_receipt_t *rc = NULL;
+	uint8_t data[40];
+
+	vc_card_test_set_role(c->vc, VC_ROLE_HOSPITAL);
+	assert_int_equal(verify_pin(c->vc, HOLDER_PIN), 0x9000);
+	tx_data(data, amount, ref, 0x00);
+	assert_int_equal(debit(c->vc, data, r), 0x9000);
+	assert_int_equal(mic_receipt_from_card(&rc, c->id, MIC_RECEIPT_DEBIT,
+	    data, r->buf, r->len), MIC_OK);
+	free(r);
+	return rc;
+}
+
+static int
+group_setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	char *trust;
+
+	(void)state;
+	assert_non_null(f);
+	F = f;
+	f->dir = tt_pki(MIC_SUITE_P256);
+	f->foreign = tt_pki(MIC_SUITE_P256);
+	f->tmp = tt_tmpdir();
+	assert_int_equal(vcf_new(&f->ours, f->dir, NULL, 0), 0);
+	assert_int_equal(vcf_new(&f->theirs, f->foreign, NULL, 0), 0);
+	assert_int_equal(mic_perso_cfg_load(&f->cfg, f->dir, "bureau"),
+	    MIC_OK);
+	assert_int_equal(mic_perso_cfg_set_bureau_code(f->cfg, "001"), MIC_OK);
+	assert_int_equal(mic_perso_cfg_load(&f->foreign_cfg, f->foreign,
+	    "bureau"), MIC_OK);
+	assert_int_equal(mic_perso_cfg_set_bureau_code(f->foreign_cfg, "001"),
+	    MIC_OK);
+	f->app = load_app();
+	trust = tt_path(f->dir, "trust");
+	assert_int_equal(mic_trust_load(&f->trust, trust), MIC_OK);
+	free(trust);
+	make_card(&f->a, f->ours, f->cfg, "0011223344550001", 1);
+	make_card(&f->b, f->ours, f->cfg, "0011223344550002", 2);
+	/* Another chip given card 1's identity: same code, its own key. */
+	make_card(&f->twin, f->ours, f->cfg, "0011223344550003", 1);
+	/* Card 1 of another PKI. */
+	make_card(&f->alien, f->theirs, f->foreign_cfg, "0011223344550004", 1);
+	assert_string_equal(f->a.id, f->twin.id);
+	assert_string_equal(f->a.id, f->alien.id);
+	assert_string_not_equal(f->a.id, f->b.id);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	vc_card_free(&F->a.vc);
+	vc_card_free(&F->b.vc);
+	vc_card_free(&F->twin.vc);
+	vc_card_free(&F->alien.vc);
+	mic_trust_free(&F->trust);
+	mic_perso_cfg_free(&F->cfg);
+	mic_perso_cfg_free(&F->foreign_cfg);
+	mic_application_free(&F->app);
+	vcf_free(&F->ours);
+	vcf_free(&F->theirs);
+	tt_rmrf(F->dir);
+	tt_rmrf(F->foreign);
+	tt_rmrf(F->tmp);
+	free(F->dir);
+	free(F->foreign);
+	free(F->tmp);
+	free(F);
+	return 0;
+}
+
+/* The fields are the card's: as sent, and as EF.ACCOUNT says after. */
+static void
+test_real_receipt(void **state)
+{
+	mic_receipt_t *r, *d = NULL;
+	const uint8_t *enc, *enc2;
+	size_t len, len2, sig_len;
+	int64_t balance;
+	uint32_t counter;
+
+	(void)state;
+	r = debit_receipt(&F->a, 500, 0x100);
+	read_account(F->a.vc, &balance, &counter);
+	assert_int_equal(mic_receipt_get_type(r), MIC_RECEIPT_DEBIT);
+	assert_string_equal(mic_receipt_card_id(r), F->a.id);
+	assert_int_equal(mic_receipt_counter(r), counter);
+	assert_int_equal(mic_receipt_amount(r), 500);
+	assert_int_equal(mic_receipt_balance(r), balance);
+	assert_int_equal(mic_receipt_balance(r), START_BALANCE - 500);
+	assert_string_equal(mic_receipt_time(r), "20261123140559");
+	assert_string_equal(mic_receipt_terminal(r), "POS00042");
+	assert_int_equal(mic_receipt_payer(r), 0);
+	assert_memory_equal(mic_receipt_reference(r),
+	    BYTES(0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xA9,
+	    0xAA, 0xAB, 0x00, 0x00, 0x01, 0x00), 16);
+	mic_receipt_signature(r, &sig_len);
+	assert_true(sig_len >= 8 && sig_len <= 72);
+	assert_int_equal(mic_receipt_verify(r, F->trust, F->a.cert,
+	    F->a.cert_len), MIC_OK);
+	/* EF.CERT as read, padding and all, verifies too. */
+	{
+		uint8_t padded[CERT_LEN] = { 0 };
+
+		memcpy(padded, F->a.cert, F->a.cert_len);
+		assert_int_equal(mic_receipt_verify(r, F->trust, padded,
+		    sizeof(padded)), MIC_OK);
+	}
+	/* The encoding decodes to the same receipt. */
+	enc = mic_receipt_encoding(r, &len);
+	assert_int_equal(len, MIC_RECEIPT_MSG_LEN + sig_len);
+	assert_int_equal(mic_receipt_decode(&d, enc, len), MIC_OK);
+	enc2 = mic_receipt_encoding(d, &len2);
+	assert_int_equal(len, len2);
+	assert_memory_equal(enc, enc2, len);
+	assert_int_equal(mic_receipt_verify(d, F->trust, F->a.cert,
+	    F->a.cert_len), MIC_OK);
+	mic_receipt_free(&d);
+	assert_null(d);
+	mic_receipt_free(&r);
+	assert_null(r);
+}
+
+/* Each bit of the message and the signature flipped: never accepted. */
+static void
+test_forged(void **state)
+{
+	mic_receipt_t *r, *f = NULL;
+	uint8_t buf[MIC_RECEIPT_MAX + 1];
+	const uint8_t *enc;
+	size_t len, sig_failures = 0;
+	mic_rc rc;
+
+	(void)state;
+	r = debit_receipt(&F->a, 700, 0x101);
+	enc = mic_receipt_encoding(r, &len);
+	memcpy(buf, enc, len);
+	for (size_t i = 0; i < len; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			buf[i] ^= (uint8_t)(1u << bit);
+			rc = mic_receipt_decode(&f, buf, len);
+			if (rc == MIC_OK) {
+				rc = mic_receipt_verify(f, F->trust, F->a.cert,
+				    F->a.cert_len);
+				mic_receipt_free(&f);
+				if (rc == MIC_ERR_RECEIPT_SIGNATURE)
+					sig_failures++;
+				else if (i >= 4 && i < 36)
+					/* The card id: the certificate names
+					 * another card. */
+					assert_int_equal(rc,
+					    MIC_ERR_CERT_SUBJECT);
+				else
+					fail_msg("byte %zu bit %d: %s", i,
+					    bit, mic_strerror(rc));
+			} else {
+				assert_int_equal(rc, MIC_ERR_RECEIPT_FORMAT);
+			}
+			buf[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+	/* Most flips leave a well-formed receipt the signature refuses. */
+	if (sig_failures <= 8 * 50)
+		fail_msg("only %zu signature failures", sig_failures);
+	/* The amount a forger wants: 700 fen read as 7. */
+	buf[41 + 7] = 7;
+	buf[41 + 6] = 0;
+	assert_int_equal(mic_receipt_decode(&f, buf, len), MIC_OK);
+	assert_int_equal(mic_receipt_amount(f), 7);
+	assert_int_equal(mic_receipt_verify(f, F->trust, F->a.cert,
+	    F->a.cert_len), MIC_ERR_RECEIPT_SIGNATURE);
+	mic_receipt_free(&f);
+	/* A truncated or extended receipt is not one. */
+	enc = mic_receipt_encoding(r, &len);
+	memcpy(buf, enc, len);
+	assert_int_equal(mic_receipt_decode(&f, buf, len - 1),
+	    MIC_ERR_RECEIPT_FORMAT);
+	buf[len] = 0;
+	assert_int_equal(mic_receipt_decode(&f, buf, len + 1),
+	    MIC_ERR_RECEIPT_FORMAT);
+	assert_null(f);
+	mic_receipt_free(&r);
+}
+
+/* Another card's certificate, a clone's, and another PKI's. */
+static void
+test_wrong_cert(void **state)
+{
+	mic_receipt_t *r;
+	uint8_t bad[MIC_CERT_MAX];
+
+	(void)state;
+	r = debit_receipt(&F->a, 300, 0x102);
+	assert_int_equal(mic_receipt_verify(r, F->trust, F->b.cert,
+	    F->b.cert_len), MIC_ERR_CERT_SUBJECT);
+	/* A genuine certificate of the same card code, another chip's key. */
+	assert_int_equal(mic_receipt_verify(r, F->trust, F->twin.cert,
+	    F->twin.cert_len), MIC_ERR_RECEIPT_SIGNATURE);
+	assert_int_equal(mic_receipt_verify(r, F->trust, F->alien.cert,
+	    F->alien.cert_len), MIC_ERR_CERT_UNTRUSTED);
+	memcpy(bad, F->a.cert, F->a.cert_len);
+	bad[F->a.cert_len / 2] ^= 0x01;
+	assert_int_not_equal(mic_receipt_verify(r, F->trust, bad,
+	    F->a.cert_len), MIC_OK);
+	assert_int_equal(mic_receipt_verify(r, F->trust, bad, 3),
+	    MIC_ERR_CERT_FORMAT);
+	mic_receipt_free(&r);
+}
+
+/* What the card answers is checked before anything is built from it. */
+static void
+test_from_card_form(void **state)
+{
+	uint8_t data[40], rsp[12 + 72];
+	mic_receipt_t *r = NULL;
+
+	(void)state;
+	memset(rsp, 0, sizeof(rsp));
+	rsp[3] = 1;
+	rsp[12] = 0x30;
+	rsp[13] = 6;
+	tx_data(data, 100, 1, 0);
+	assert_int_equal(mic_receipt_from_card(&r, F->a.id, MIC_RECEIPT_DEBIT,
+	    data, rsp, 20), MIC_OK);
+	mic_receipt_free(&r);
+	assert_int_equal(mic_receipt_from_card(&r, F->a.id, 3, data, rsp, 20),
+	    MIC_ERR_RECEIPT_FORMAT);
+	assert_int_equal(mic_receipt_from_card(&r, "short", MIC_RECEIPT_DEBIT,
+	    data, rsp, 20), MIC_ERR_RECEIPT_FORMAT);
+	/* The signature is cut short. */
+	assert_int_equal(mic_receipt_from_card(&r, F->a.id, MIC_RECEIPT_DEBIT,
+	    data, rsp, 19), MIC_ERR_RECEIPT_FORMAT);
+	/* Amount 0. */
+	tx_data(data, 0, 1, 0);
+	assert_int_equal(mic_receipt_from_card(&r, F->a.id, MIC_RECEIPT_DEBIT,
+	    data, rsp, 20), MIC_ERR_RECEIPT_FORMAT);
+	/* 2026-02-30 is no date. */
+	tx_data(data, 100, 1, 0);
+	data[10] = 0x02;
+	data[11] = 0x30;
+	assert_int_equal(mic_receipt_from_card(&r, F->a.id, MIC_RECEIPT_DEBIT,
+	    data, rsp, 20), MIC_ERR_RECEIPT_FORMAT);
+	assert_null(r);
+}
+
+static char *
+tmpfile_path(const char *name)
+{
+	char *p = tt_path(F->tmp, name);
+
+	unlink(p);
+	return p;
+}
+
+/* Append, read back; the file's rules. */
+static void
+test_settle_file(void **state)
+{
+	mic_receipt_t *r[3], *got = NULL;
+	uint8_t cert[MIC_CERT_MAX];
+	size_t cert_len, line, len, glen;
+	char *path = tmpfile_path("day.jsonl"), *link, why[256];
+	mic_settle_t *s = NULL;
+	struct stat st;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		uint8_t padded[CERT_LEN] = { 0 };
+
+		r[i] = debit_receipt(&F->a, 100 + i, 0x200 + (uint32_t)i);
+		memcpy(padded, F->a.cert, F->a.cert_len);
+		assert_int_equal(mic_settle_append(path, r[i], padded,
+		    sizeof(padded), why, sizeof(why)), MIC_OK);
+	}
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(mic_settle_open(&s, path), MIC_OK);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(mic_settle_next(s, &got, cert, sizeof(cert),
+		    &cert_len, &line, why, sizeof(why)), MIC_OK);
+		assert_int_equal(line, i + 1);
+		mic_receipt_encoding(r[i], &len);
+		assert_memory_equal(mic_receipt_encoding(got, &glen),
+		    mic_receipt_encoding(r[i], &len), len);
+		assert_int_equal(len, glen);
+		assert_int_equal(cert_len, F->a.cert_len);
+		assert_memory_equal(cert, F->a.cert, cert_len);
+		assert_int_equal(mic_receipt_verify(got, F->trust, cert,
+		    cert_len), MIC_OK);
+		mic_receipt_free(&got);
+	}
+	assert_int_equal(mic_settle_next(s, &got, cert, sizeof(cert),
+	    &cert_len, &line, why, sizeof(why)), MIC_ERR_NOT_FOUND);
+	mic_settle_free(&s);
+	assert_null(s);
+
+	/* A line torn mid-append stays alone; the next one is whole. */
+	{
+		FILE *fp = fopen(path, "a");
+
+		assert_non_null(fp);
+		fputs("{\"v\":1,\"card\":\"", fp);
+		fclose(fp);
+	}
+	assert_int_equal(mic_settle_append(path, r[0], F->a.cert,
+	    F->a.cert_len, why, sizeof(why)), MIC_OK);
+	assert_int_equal(mic_settle_open(&s, path), MIC_OK);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(mic_settle_next(s, &got, cert, sizeof(cert),
+		    &cert_len, &line, why, sizeof(why)), MIC_OK);
+		mic_receipt_free(&got);
+	}
+	assert_int_equal(mic_settle_next(s, &got, cert, sizeof(cert),
+	    &cert_len, &line, why, sizeof(why)), MIC_ERR_SETTLE_LINE);
+	assert_int_equal(line, 4);
+	assert_int_equal(mic_settle_next(s, &got, cert, sizeof(cert),
+	    &cert_len, &line, why, sizeof(why)), MIC_OK);
+	assert_int_equal(line, 5);
+	mic_receipt_free(&got);
+	mic_settle_free(&s);
+
+	/* A wider mode, a symlink: refused, the file unchanged. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(mic_settle_append(path, r[1], F->a.cert,
+	    F->a.cert_len, why, sizeof(why)), MIC_ERR_KEY_PERMISSIONS);
+	assert_non_null(strstr(why, "0644"));
+	assert_int_equal(chmod(path, 0600), 0);
+	link = tmpfile_path("link.jsonl");
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(mic_settle_append(link, r[1], F->a.cert,
+	    F->a.cert_len, why, sizeof(why)), MIC_ERR_KEY_PERMISSIONS);
+	assert_int_equal(stat(path, &st), 0);
+	{
+		size_t n;
+		uint8_t *all = tt_read(path, &n);
+
+		assert_int_equal((off_t)n, st.st_size);
+		/* 3 lines, the torn one, and the 4th receipt. */
+		len = 0;
+		for (size_t k = 0; k < n; k++)
+			len += all[k] == '\n';
+		assert_int_equal(len, 5);
+		free(all);
+	}
+	/* Not a certificate. */
+	assert_int_equal(mic_settle_append(path, r[1], BYTES(1, 2, 3, 4), 4,
+	    why, sizeof(why)), MIC_ERR_CERT_FORMAT);
+	for (i = 0; i < 3; i++)
+		mic_receipt_free(&r[i]);
+	free(link);
+	free(path);
+}
+
+/* One line from a good line with @p from replaced by @p to. */
+static char *
+edit(const char *line, const char *from, const char *to)
+{
+	const char *at = strstr(line, from);
+	char *out;
+
+	assert_non_null(at);
+	out = malloc(strlen(line) + strlen(to) + 1);
+	assert_non_null(out);
+	memcpy(out, line, (size_t)(at - line));
+	strcpy(out + (at - line), to);
+	strcat(out, at + strlen(from));
+	return out;
+}
+
+static void
+test_malformed_lines(void **state)
+{
+	char *path = tmpfile_path("one.jsonl"), *good, why[256];
+	mic_receipt_t *r, *got = NULL;
+	uint8_t cert[MIC_CERT_MAX];
+	size_t n, cert_len;
+	struct {
+		const char *from, *to;
+		mic_rc want;
+		const char *says;
+	} cases[] = {
+		{ "{\"v\":1", "{\"v\":2", MIC_ERR_SETTLE_LINE, "\"v\"" },
+		{ "{\"v\":1", "{\"x\":0,\"v\":1", MIC_ERR_SETTLE_LINE,
+		  "unknown field" },
+		{ "{\"v\":1", "{\"v\":1,\"v\":1", MIC_ERR_SETTLE_LINE,
+		  "not JSON" },
+		{ "\"terminal\":\"POS00042\"", "\"terminal\":\"POS00043\"",
+		  MIC_ERR_SETTLE_LINE, "differs" },
+		{ "\"card\":\"", "\"card\":\"X", MIC_ERR_SETTLE_LINE,
+		  "differs" },
+		{ "\"receipt\":\"4d494352", "\"receipt\":\"4D494352",
+		  MIC_ERR_SETTLE_LINE, "lower-case hex" },
+		{ "\"receipt\":\"4d494352", "\"receipt\":\"4d494353",
+		  MIC_ERR_RECEIPT_FORMAT, "malformed" },
+		{ "\"cert\":\"30", "\"cert\":\"31", MIC_ERR_SETTLE_LINE,
+		  "DER" },
+		{ "\"cert\":\"", "\"cert\":1,\"c\":\"", MIC_ERR_SETTLE_LINE,
+		  "" },
+		{ "}", "", MIC_ERR_SETTLE_LINE, "not JSON" },
+	};
+
+	(void)state;
+	r = debit_receipt(&F->a, 900, 0x300);
+	assert_int_equal(mic_settle_append(path, r, F->a.cert, F->a.cert_len,
+	    why, sizeof(why)), MIC_OK);
+	good = (char *)tt_read(path, &n);
+	good = realloc(good, n + 1);
+	good[n - 1] = '\0';
+	n--;
+	assert_int_equal(mic_settle_parse_line(good, n, &got, cert,
+	    sizeof(cert), &cert_len, why, sizeof(why)), MIC_OK);
+	mic_receipt_free(&got);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *bad = edit(good, cases[i].from, cases[i].to);
+
+		assert_int_equal(mic_settle_parse_line(bad, strlen(bad), &got,
+		    cert, sizeof(cert), &cert_len, why, sizeof(why)),
+		    cases[i].want);
+		assert_null(got);
+		if (strstr(why, cases[i].says) == NULL)
+			fail_msg("case %zu: \"%s\"", i, why);
+		free(bad);
+	}
+	/* Too long, and a NUL inside. */
+	{
+		size_t big = MIC_SETTLE_LINE_MAX + 1;
+		char *b = malloc(big);
+
+		assert_non_null(b);
+		memset(b, ' ', big);
+		assert_int_equal(mic_settle_parse_line(b, big, &got, cert,
+		    sizeof(cert), &cert_len, why, sizeof(why)),
+		    MIC_ERR_SETTLE_LINE);
+		free(b);
+		good[10] = '\0';
+		assert_int_equal(mic_settle_parse_line(good, n, &got, cert,
+		    sizeof(cert), &cert_len, why, sizeof(why)),
+		    MIC_ERR_SETTLE_LINE);
+	}
+	free(good);
+	free(path);
+	mic_receipt_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_real_receipt),
+		cmocka_unit_test(test_forged),
+		cmocka_unit_test(test_wrong_cert),
+		cmocka_unit_test(test_from_card_form),
+		cmocka_unit_test(test_settle_file),
+		cmocka_unit_test(test_malformed_lines),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -24,6 +24,7 @@
 
 #include "vcard.h"
 #include "chipfactory.h"
+#include "settlement.h"
 #include "test_vcard_util.h"
 #include "trust_test.h"
 
@@ -586,6 +587,178 @@ test_malformed_lines(void **state)
 	mic_receipt_free(&r);
 }
 
+/* The chip of @p src copied whole, keys included: a perfect clone. */
+static void
+clone_card(struct card *dst, const struct card *src)
+{
+	*dst = *src;
+	dst->vc = card_clone(src->vc);
+	select_app(dst->vc);
+}
+
+static void
+append(const char *path, const mic_receipt_t *r, const struct card *c)
+{
+	char why[256];
+
+	assert_int_equal(mic_settle_append(path, r, c->cert, c->cert_len,
+	    why, sizeof(why)), MIC_OK);
+}
+
+static void
+append_raw(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "a");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void
+check(st_check *c, const char *const *files, size_t n)
+{
+	st_init(c, F->trust);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(st_add_file(c, files[i]), MIC_OK);
+	assert_int_equal(st_finish(c), MIC_OK);
+}
+
+/* Two chips with one identity: one counter, two receipts, two files. */
+static void
+test_settle_clone(void **state)
+{
+	char *p1 = tmpfile_path("t1.jsonl"), *p2 = tmpfile_path("t2.jsonl");
+	const char *files[] = { p1, p2 };
+	struct card copy;
+	mic_receipt_t *r1, *r2, *r3;
+	st_check c;
+
+	(void)state;
+	clone_card(&copy, &F->a);
+	r1 = debit_receipt(&F->a, 1000, 0x400);
+	r2 = debit_receipt(&copy, 2500, 0x401);
+	r3 = debit_receipt(&F->a, 300, 0x402);
+	assert_int_equal(mic_receipt_counter(r1), mic_receipt_counter(r2));
+	/* Each receipt on its own is genuine. */
+	assert_int_equal(mic_receipt_verify(r2, F->trust, copy.cert,
+	    copy.cert_len), MIC_OK);
+	append(p1, r1, &F->a);
+	append(p1, r3, &F->a);
+	append(p2, r2, &copy);
+	check(&c, files, 2);
+	assert_int_equal(c.failures, 0);
+	assert_int_equal(c.clones, 1);
+	assert_int_equal(c.gaps, 0);
+	assert_int_equal(c.duplicates, 0);
+	assert_false(st_ok(&c));
+	assert_int_equal(c.nf, 1);
+	assert_int_equal(c.f[0].kind, ST_CLONE);
+	assert_int_equal(c.e[c.f[0].a].line, 1);
+	assert_string_equal(c.e[c.f[0].b].file, p2);
+	st_clear(&c);
+	/* Without the clone's file, the day is clean. */
+	check(&c, files, 1);
+	assert_true(st_ok(&c));
+	assert_int_equal(c.nterm, 1);
+	assert_string_equal(c.term[0].key, "POS00042");
+	assert_int_equal(c.term[0].debits, 2);
+	assert_int_equal(c.term[0].debit_fen, 1300);
+	assert_int_equal(c.nday, 1);
+	assert_string_equal(c.day[0].key, "20261123");
+	st_clear(&c);
+	vc_card_free(&copy.vc);
+	mic_receipt_free(&r1);
+	mic_receipt_free(&r2);
+	mic_receipt_free(&r3);
+	free(p1);
+	free(p2);
+}
+
+/* A missing receipt, a duplicate upload, a forged and malformed lines. */
+static void
+test_settle_gap_dup_bad(void **state)
+{
+	char *p = tmpfile_path("gap.jsonl");
+	const char *files[] = { p };
+	mic_receipt_t *r[4];
+	st_check c;
+	char *line;
+	size_t n;
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		r[i] = debit_receipt(&F->b, 10 + i, 0x500 + (uint32_t)i);
+	append(p, r[0], &F->b);
+	append(p, r[1], &F->b);
+	append(p, r[1], &F->b);         /* line 3: a duplicate */
+	append(p, r[3], &F->b);         /* r[2] is missing: a gap */
+	check(&c, files, 1);
+	assert_int_equal(c.failures, 0);
+	assert_int_equal(c.clones, 0);
+	assert_int_equal(c.duplicates, 1);
+	assert_int_equal(c.gaps, 1);
+	assert_false(st_ok(&c));
+	for (size_t i = 0; i < c.nf; i++) {
+		if (c.f[i].kind == ST_DUPLICATE) {
+			assert_int_equal(c.e[c.f[i].a].line, 2);
+			assert_int_equal(c.e[c.f[i].b].line, 3);
+		} else {
+			assert_int_equal(c.f[i].kind, ST_GAP);
+			assert_int_equal(mic_receipt_counter(c.e[c.f[i].b].r),
+			    mic_receipt_counter(c.e[c.f[i].a].r) + 2);
+		}
+	}
+	/* The duplicate is counted once. */
+	assert_int_equal(c.term[0].debits, 3);
+	assert_int_equal(c.term[0].debit_fen, 10 + 11 + 13);
+	st_clear(&c);
+
+	/* The missing receipt supplied: a duplicate alone is no failure. */
+	append(p, r[2], &F->b);         /* line 5 */
+	check(&c, files, 1);
+	assert_int_equal(c.gaps, 0);
+	assert_int_equal(c.duplicates, 1);
+	assert_true(st_ok(&c));
+	st_clear(&c);
+
+	/* A forged copy of r[3] (another amount), malformed lines. */
+	line = (char *)tt_read(p, &n);
+	line[n - 1] = '\0';
+	{
+		char *last = strrchr(line, '\n') + 1;
+		char *forged = edit(last, "\"receipt\":\"4d494352",
+		    "\"receipt\":\"4d494352");
+		char *amt = strstr(forged, "\"receipt\":\"") + 11 + 2 * 48;
+
+		/* The amount's last byte (message offset 48). */
+		*amt = *amt == '0' ? '1' : '0';
+		append_raw(p, forged);   /* line 6 */
+		append_raw(p, "\n");
+		free(forged);
+	}
+	free(line);
+	append_raw(p, "not json\n");                       /* line 7 */
+	append_raw(p, "{\"v\":1}\n");                      /* line 8 */
+	append_raw(p, "\n");                               /* line 9 */
+	check(&c, files, 1);
+	assert_int_equal(c.n, 9);
+	assert_int_equal(c.failures, 4);
+	assert_int_equal(c.e[5].rc, MIC_ERR_RECEIPT_SIGNATURE);
+	assert_int_equal(c.e[6].rc, MIC_ERR_SETTLE_LINE);
+	assert_int_equal(c.e[6].line, 7);
+	assert_int_equal(c.e[7].rc, MIC_ERR_SETTLE_LINE);
+	assert_non_null(strstr(c.e[7].why, "\"card\""));
+	assert_int_equal(c.e[8].line, 9);
+	/* The forged receipt raises no clone alarm: it is not the card's. */
+	assert_int_equal(c.clones, 0);
+	assert_false(st_ok(&c));
+	st_clear(&c);
+	for (int i = 0; i < 4; i++)
+		mic_receipt_free(&r[i]);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -596,6 +769,8 @@ main(void)
 		cmocka_unit_test(test_from_card_form),
 		cmocka_unit_test(test_settle_file),
 		cmocka_unit_test(test_malformed_lines),
+		cmocka_unit_test(test_settle_clone),
+		cmocka_unit_test(test_settle_gap_dup_bad),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

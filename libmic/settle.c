@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 
 #include <mic/journal.h>
 #include <mic/pki.h>

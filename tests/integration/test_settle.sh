@@ -146,7 +146,7 @@ check "duplicate upload: counted once" contains "$out" "3 debits 16.49 yuan"
 sed -n '1p;3p' "$day" >"$tmp/gap.jsonl"
 out=$("$mic" settle verify --trust "$tmp/pki" "$tmp/gap.jsonl" 2>&1); rc=$?
 check "gap: exit 1 ($out)" test "$rc" -eq 1
-check "gap: said" contains "$out" "^GAP: card "
+check "gap: said" contains "$out" "^GAP: card .*(MIC_ERR_COUNTER_GAP)"
 printf 'garbage\n' >>"$tmp/gap.jsonl"
 out=$("$mic" settle verify --trust "$tmp/pki" "$tmp/gap.jsonl" 2>&1)
 check "malformed line named by number" contains "$out" "gap.jsonl:3: FAILED: not JSON"
@@ -162,9 +162,10 @@ check "the clone's file alone verifies" test "$rc" -eq 0
 out=$("$mic" settle verify --trust "$tmp/pki" "$day" "$clone" 2>&1); rc=$?
 echo "$out"
 check "clone: exit 1" test "$rc" -eq 1
-check "clone: alarm" contains "$out" "^CLONE ALARM: card .*day.jsonl:1 and .*clone.jsonl:1"
+check "clone: alarm" contains "$out" "^CLONE ALARM: card .*day.jsonl:1 and .*clone.jsonl:1 .*(MIC_ERR_CLONE)"
 out=$("$mic" settle verify --json --trust "$tmp/pki" "$day" "$clone" 2>&1)
 check "clone --json" contains "$out" '"kind": "clone"'
+check "clone --json: its mic_rc" contains "$out" '"result": "MIC_ERR_CLONE"'
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

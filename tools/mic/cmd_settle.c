@@ -199,6 +199,10 @@ settle_json(const st_check *c)
 			break;
 		}
 		set(bad, o, "kind", json_string(kind_name[f->kind]));
+		if (f->kind != ST_DUPLICATE)
+			set(bad, o, "result", json_string(mic_strerror_name(
+			    f->kind == ST_CLONE ? MIC_ERR_CLONE :
+			    MIC_ERR_COUNTER_GAP)));
 		set(bad, o, "card", json_string(mic_receipt_card_id(c->e[f->a].r)));
 		set(bad, o, "counter", json_integer(mic_receipt_counter(
 		    c->e[f->a].r)));
@@ -266,14 +270,16 @@ settle_text(const st_check *c)
 		case ST_CLONE:
 			printf("CLONE ALARM: card %s counter %u: %s:%zu and "
 			    "%s:%zu are two different receipts: two chips "
-			    "with one identity; put the card on the deny list\n",
+			    "with one identity; put the card on the deny list "
+			    "(MIC_ERR_CLONE)\n",
 			    mic_receipt_card_id(a->r),
 			    (unsigned)mic_receipt_counter(a->r), a->file,
 			    a->line, b->file, b->line);
 			break;
 		case ST_GAP:
 			printf("GAP: card %s: counter %u (%s:%zu) is followed "
-			    "by %u (%s:%zu): receipts missing\n",
+			    "by %u (%s:%zu): receipts missing "
+			    "(MIC_ERR_COUNTER_GAP)\n",
 			    mic_receipt_card_id(a->r),
 			    (unsigned)mic_receipt_counter(a->r), a->file,
 			    a->line, (unsigned)mic_receipt_counter(b->r),

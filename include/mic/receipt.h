@@ -103,6 +103,8 @@ uint8_t mic_receipt_payer(const mic_receipt_t *r);
  *                                    receipt was altered or forged, or
  *                                    another card signed it
  * @retval MIC_ERR_CERT_SUBJECT       the certificate is another card's
+ * @retval MIC_ERR_UNSUPPORTED        the card key is an SM2 key: profile
+ *                                    3.11 defines ECDSA P-256 receipts only
  * plus the errors of mic_cardcert_verify().
  */
 mic_rc mic_receipt_verify(const mic_receipt_t *r, const mic_trust_t *trust,

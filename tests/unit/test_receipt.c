@@ -17,9 +17,11 @@
 #include <cmocka.h>
 
 #include <mic/batch.h>
+#include <mic/keyprov.h>
 #include <mic/perso.h>
 #include <mic/pki.h>
 #include <mic/receipt.h>
+#include <mic/sod.h>
 #include <mic/tx.h>
 
 #include "vcard.h"
@@ -349,6 +351,47 @@ test_wrong_cert(void **state)
 	assert_int_equal(mic_receipt_verify(r, F->trust, bad, 3),
 	    MIC_ERR_CERT_FORMAT);
 	mic_receipt_free(&r);
+}
+
+/* A card certificate of the SM2 suite: refused as unsupported, not as a
+ * forgery (the reference card, and so the receipts, are P-256). */
+static void
+test_sm2_cert(void **state)
+{
+	char *dir = tt_pki(MIC_SUITE_SM2), *path, uri[4200];
+	uint8_t ci_cert[MIC_CERT_MAX], gen[160], cert[MIC_CERT_MAX];
+	size_t ci_len, gen_len, cert_len;
+	mic_keyprov_t *ci = NULL;
+	mic_trust_t *trust = NULL;
+	mic_receipt_t *r;
+	EVP_PKEY *key;
+
+	(void)state;
+	path = tt_path(dir, "trust");
+	assert_int_equal(mic_trust_load(&trust, path), MIC_OK);
+	free(path);
+	path = tt_path(dir, "card-issuer/cert.pem");
+	tt_cert_der(path, ci_cert, sizeof(ci_cert), &ci_len);
+	free(path);
+	path = tt_path(dir, "card-issuer/key.pem");
+	snprintf(uri, sizeof(uri), "file:%s", path);
+	free(path);
+	assert_int_equal(mic_keyprov_open(&ci, uri), MIC_OK);
+	key = tt_genkey(MIC_SUITE_SM2);
+	gen_len = tt_gen_rsp(key, gen, sizeof(gen));
+	assert_int_equal(mic_cardcert_issue(ci, ci_cert, ci_len, gen, gen_len,
+	    F->a.id, 0, 0, cert, sizeof(cert), &cert_len), MIC_OK);
+	assert_int_equal(mic_cardcert_verify(trust, cert, cert_len, F->a.id),
+	    MIC_OK);
+	r = debit_receipt(&F->a, 42, 0x600);
+	assert_int_equal(mic_receipt_verify(r, trust, cert, cert_len),
+	    MIC_ERR_UNSUPPORTED);
+	mic_receipt_free(&r);
+	EVP_PKEY_free(key);
+	mic_keyprov_free(&ci);
+	mic_trust_free(&trust);
+	tt_rmrf(dir);
+	free(dir);
 }
 
 /* What the card answers is checked before anything is built from it. */
@@ -766,6 +809,7 @@ main(void)
 		cmocka_unit_test(test_real_receipt),
 		cmocka_unit_test(test_forged),
 		cmocka_unit_test(test_wrong_cert),
+		cmocka_unit_test(test_sm2_cert),
 		cmocka_unit_test(test_from_card_form),
 		cmocka_unit_test(test_settle_file),
 		cmocka_unit_test(test_malformed_lines),

@@ -151,6 +151,10 @@ printf 'garbage\n' >>"$tmp/gap.jsonl"
 out=$("$mic" settle verify --trust "$tmp/pki" "$tmp/gap.jsonl" 2>&1)
 check "malformed line named by number" contains "$out" "gap.jsonl:3: FAILED: not JSON"
 
+out=$("$mic" settle verify --trust "$tmp/pki" "$day" "$tmp/none.jsonl" 2>&1); rc=$?
+check "a missing file: exit 1" test "$rc" -eq 1
+check "a missing file: named" contains "$out" "none.jsonl: FAILED: no such file (MIC_ERR_NOT_FOUND)"
+
 # The copy of the chip pays elsewhere: its receipt is genuine, and takes a
 # counter the original already used.
 clone="$tmp/clone.jsonl"

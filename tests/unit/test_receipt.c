@@ -797,8 +797,61 @@ test_settle_gap_dup_bad(void **state)
 	assert_int_equal(c.clones, 0);
 	assert_false(st_ok(&c));
 	st_clear(&c);
+	/* A file that is not there is a failure of its own, named. */
+	{
+		char *none = tmpfile_path("none.jsonl");
+
+		st_init(&c, F->trust);
+		assert_int_equal(st_add_file(&c, none), MIC_ERR_NOT_FOUND);
+		assert_int_equal(st_finish(&c), MIC_OK);
+		assert_int_equal(c.n, 1);
+		assert_int_equal(c.e[0].line, 0);
+		assert_string_equal(c.e[0].file, none);
+		assert_int_equal(c.failures, 1);
+		assert_false(st_ok(&c));
+		st_clear(&c);
+		free(none);
+	}
 	for (int i = 0; i < 4; i++)
 		mic_receipt_free(&r[i]);
+	free(p);
+}
+
+/* Two genuine debits whose sum passes INT64_MAX fen: refused, never a
+ * wrapped total. */
+static void
+test_settle_total_overflow(void **state)
+{
+	char *p = tmpfile_path("big.jsonl");
+	const int64_t big = 6000000000000000000;
+	mic_receipt_t *r1, *r2;
+	struct card copy;
+	uint8_t data[40];
+	int64_t balance;
+	uint32_t counter;
+	st_check c;
+
+	(void)state;
+	clone_card(&copy, &F->b);
+	vc_card_test_set_role(copy.vc, VC_ROLE_AGENCY);
+	read_account(copy.vc, &balance, &counter);
+	tx_data(data, INT64_MAX - balance, 0x700, 0x00);
+	assert_int_equal(credit(copy.vc, data, NULL), 0x9000);
+	r1 = debit_receipt(&copy, big, 0x701);
+	vc_card_test_set_role(copy.vc, VC_ROLE_AGENCY);
+	tx_data(data, big, 0x702, 0x00);
+	assert_int_equal(credit(copy.vc, data, NULL), 0x9000);
+	r2 = debit_receipt(&copy, big, 0x703);
+	append(p, r1, &copy);
+	append(p, r2, &copy);
+	st_init(&c, F->trust);
+	assert_int_equal(st_add_file(&c, p), MIC_OK);
+	assert_int_equal(c.failures, 0);
+	assert_int_equal(st_finish(&c), MIC_ERR_VALUE);
+	st_clear(&c);
+	vc_card_free(&copy.vc);
+	mic_receipt_free(&r1);
+	mic_receipt_free(&r2);
 	free(p);
 }
 
@@ -815,6 +868,7 @@ main(void)
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_settle_clone),
 		cmocka_unit_test(test_settle_gap_dup_bad),
+		cmocka_unit_test(test_settle_total_overflow),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

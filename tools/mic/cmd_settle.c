@@ -254,7 +254,10 @@ settle_text(const st_check *c)
 			ok++;
 			continue;
 		}
-		printf("%s:%zu: FAILED: ", e->file, e->line);
+		if (e->line == 0)
+			printf("%s: FAILED: ", e->file);
+		else
+			printf("%s:%zu: FAILED: ", e->file, e->line);
 		if (e->r != NULL)
 			printf("card %s counter %u: ",
 			    mic_receipt_card_id(e->r),
@@ -344,13 +347,10 @@ settle_verify(int argc, char **argv)
 	if ((rc = load_trust(trust_dir, &trust)) != MIC_OK)
 		return tool_fail("settle verify", trust_dir, rc);
 	st_init(&chk, trust);
+	/* A file that cannot be read is one failed entry of the output. */
 	for (int i = optind; i < argc; i++)
-		if ((rc = st_add_file(&chk, argv[i])) != MIC_OK) {
-			fprintf(stderr, "mic settle verify: %s: %s\n", argv[i],
-			    mic_strerror(rc));
-			if (rc == MIC_ERR_NOMEM)
-				goto fail;
-		}
+		if ((rc = st_add_file(&chk, argv[i])) == MIC_ERR_NOMEM)
+			goto fail;
 	if ((rc = st_finish(&chk)) != MIC_OK) {
 fail:
 		ret = tool_fail("settle verify", "check", rc);

@@ -63,6 +63,14 @@ st_add_file(st_check *c, const char *path)
 	mic_rc rc;
 
 	if ((rc = mic_settle_open(&s, path)) != MIC_OK) {
+		/* Line 0: the file itself, so every output names it. */
+		if ((e = push(c)) == NULL)
+			return MIC_ERR_NOMEM;
+		e->file = path;
+		e->rc = rc;
+		snprintf(e->why, sizeof(e->why), "%s",
+		    rc == MIC_ERR_NOT_FOUND ? "no such file" :
+		    "the file cannot be read");
 		c->failures++;
 		return rc;
 	}
@@ -72,6 +80,12 @@ st_add_file(st_check *c, const char *path)
 		if (rc == MIC_ERR_NOT_FOUND)
 			break;
 		if (rc == MIC_ERR_IO) {
+			if ((e = push(c)) != NULL) {
+				e->file = path;
+				e->line = line + 1;
+				e->rc = rc;
+				snprintf(e->why, sizeof(e->why), "a read error");
+			}
 			c->failures++;
 			break;
 		}
@@ -162,12 +176,17 @@ add_total(struct st_total **tab, size_t *n, const char *key,
 		memset(t, 0, sizeof(*t));
 		snprintf(t->key, sizeof(t->key), "%s", key);
 	}
+	/* Amounts are up to 2^63-1 each: a sum may not fit. */
 	if (mic_receipt_get_type(r) == MIC_RECEIPT_DEBIT) {
 		t->debits++;
-		t->debit_fen += mic_receipt_amount(r);
+		if (__builtin_add_overflow(t->debit_fen, mic_receipt_amount(r),
+		    &t->debit_fen))
+			return MIC_ERR_VALUE;
 	} else {
 		t->credits++;
-		t->credit_fen += mic_receipt_amount(r);
+		if (__builtin_add_overflow(t->credit_fen,
+		    mic_receipt_amount(r), &t->credit_fen))
+			return MIC_ERR_VALUE;
 	}
 	return MIC_OK;
 }

@@ -14,7 +14,7 @@
 /* One line of a file: a receipt or the reason it is not one. */
 struct st_entry {
 	const char *file;          /* as given; not owned */
-	size_t line;
+	size_t line;               /* 0: the file could not be opened */
 	mic_rc rc;                 /* MIC_OK: a verified receipt */
 	char why[160];             /* a malformed line's reason */
 	mic_receipt_t *r;          /* NULL for a malformed line */
@@ -51,7 +51,8 @@ void st_init(st_check *c, const mic_trust_t *trust);
 void st_clear(st_check *c);
 /* Read and verify every line of @p path; MIC_OK unless the file is unreadable. */
 mic_rc st_add_file(st_check *c, const char *path);
-/* Counters and totals over everything added. */
+/* Counters and totals over everything added; MIC_ERR_VALUE when a total
+ * exceeds INT64_MAX fen. */
 mic_rc st_finish(st_check *c);
 /* Did everything verify, with no clone alarm and no gap? */
 int st_ok(const st_check *c);

@@ -700,6 +700,22 @@ test_settle_clone(void **state)
 	assert_int_equal(c.e[c.f[0].a].line, 1);
 	assert_string_equal(c.e[c.f[0].b].file, p2);
 	st_clear(&c);
+	/* The original's receipt uploaded again after the clone's: one
+	 * clone alarm still, and a duplicate of the first copy. */
+	append(p2, r1, &F->a);
+	check(&c, files, 2);
+	assert_int_equal(c.clones, 1);
+	assert_int_equal(c.duplicates, 1);
+	for (size_t i = 0; i < c.nf; i++)
+		if (c.f[i].kind == ST_DUPLICATE) {
+			assert_string_equal(c.e[c.f[i].a].file, p1);
+			assert_int_equal(c.e[c.f[i].a].line, 1);
+			assert_string_equal(c.e[c.f[i].b].file, p2);
+			assert_int_equal(c.e[c.f[i].b].line, 2);
+		}
+	assert_int_equal(c.term[0].debits, 3);
+	assert_int_equal(c.term[0].debit_fen, 1000 + 2500 + 300);
+	st_clear(&c);
 	/* Without the clone's file, the day is clean. */
 	check(&c, files, 1);
 	assert_true(st_ok(&c));

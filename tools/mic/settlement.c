@@ -202,7 +202,7 @@ mic_rc
 st_finish(st_check *c)
 {
 	struct st_entry **sorted;
-	size_t *idx, m = 0, k;
+	size_t *idx, m = 0, k, run;
 	mic_rc rc = MIC_OK;
 
 	idx = calloc(c->n ? c->n : 1, sizeof(*idx));
@@ -219,27 +219,32 @@ st_finish(st_check *c)
 	for (k = 0; k < m; k++)
 		idx[k] = (size_t)(sorted[k] - c->e);
 	free(sorted);
-	for (k = 1; k < m && rc == MIC_OK; k++) {
+	/* run: where the receipts of the current card and counter start. */
+	for (k = 1, run = 0; k < m && rc == MIC_OK; k++) {
 		struct st_entry *p = &c->e[idx[k - 1]], *e = &c->e[idx[k]];
 		uint32_t pc = mic_receipt_counter(p->r);
 		uint32_t ec = mic_receipt_counter(e->r);
+		size_t j;
 
 		if (strcmp(mic_receipt_card_id(p->r),
-		    mic_receipt_card_id(e->r)) != 0)
+		    mic_receipt_card_id(e->r)) != 0 || pc != ec) {
+			run = k;
+			if (strcmp(mic_receipt_card_id(p->r),
+			    mic_receipt_card_id(e->r)) == 0 && ec != pc + 1)
+				rc = find(c, ST_GAP, idx[k - 1], idx[k]);
 			continue;
-		if (pc == ec) {
-			/* Against the first receipt under this counter. */
-			size_t first = p->duplicate_of >= 0 ?
-			    (size_t)p->duplicate_of : idx[k - 1];
-
-			if (same(c->e[first].r, e->r)) {
-				e->duplicate_of = (int)first;
-				rc = find(c, ST_DUPLICATE, first, idx[k]);
-			} else {
-				rc = find(c, ST_CLONE, first, idx[k]);
-			}
-		} else if (ec != pc + 1) {
-			rc = find(c, ST_GAP, idx[k - 1], idx[k]);
+		}
+		/* A copy of any receipt seen under this counter is a
+		 * duplicate; a receipt unlike all of them, a clone. */
+		for (j = run; j < k; j++)
+			if (c->e[idx[j]].duplicate_of < 0 &&
+			    same(c->e[idx[j]].r, e->r))
+				break;
+		if (j < k) {
+			e->duplicate_of = (int)idx[j];
+			rc = find(c, ST_DUPLICATE, idx[j], idx[k]);
+		} else {
+			rc = find(c, ST_CLONE, idx[run], idx[k]);
 		}
 	}
 	for (k = 0; k < m && rc == MIC_OK; k++) {

@@ -111,6 +111,15 @@ echo "$out"
 check "receipt verify line 2: exit 0" test "$rc" -eq 0
 check "receipt verify line 2: the amount" contains "$out" "debit of 3.00 yuan"
 check "receipt verify line 2: OK" contains "$out" "^receipt: OK"
+# One receipt given as hex, with its card certificate in DER.
+hex=$(python3 -c 'import json,sys; o=json.loads(open(sys.argv[1]).readline()); open(sys.argv[2],"wb").write(bytes.fromhex(o["cert"])); print(o["receipt"])' "$day" "$tmp/cert.der")
+out=$("$mic" receipt verify --trust "$tmp/pki" --json --cert "$tmp/cert.der" "$hex" 2>&1); rc=$?
+check "receipt verify HEX --cert: exit 0 ($out)" test "$rc" -eq 0
+check "receipt verify HEX --cert: amount in fen" contains "$out" '"amount": 1250'
+check "receipt verify HEX --cert: ok" contains "$out" '"result": "ok"'
+out=$("$mic" receipt verify --trust "$tmp/pki" --cert "$tmp/cert.der" "${hex:0:100}" 2>&1); rc=$?
+check "receipt verify of a cut receipt: exit 1" test "$rc" -eq 1
+check "... malformed" contains "$out" "MIC_ERR_RECEIPT_FORMAT\|malformed"
 out=$("$mic" settle verify --trust "$tmp/foreign" "$day" 2>&1); rc=$?
 check "another PKI's trust store: exit 1" test "$rc" -eq 1
 check "... untrusted" contains "$out" "MIC_ERR_CERT_UNTRUSTED"

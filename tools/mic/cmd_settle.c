@@ -303,9 +303,9 @@ settle_text(const st_check *c)
 		printf("settlement: OK: %zu receipts verified, %zu duplicates\n",
 		    ok, c->duplicates);
 	else
-		printf("settlement: FAILED: %zu failures in %zu lines, %zu clone "
-		    "alarms, %zu gaps, %zu duplicates\n", c->failures,
-		    c->n, c->clones, c->gaps, c->duplicates);
+		printf("settlement: FAILED: %zu lines read, failed: %zu, clone "
+		    "alarms: %zu, gaps: %zu, duplicates: %zu\n", c->n,
+		    c->failures, c->clones, c->gaps, c->duplicates);
 	return st_ok(c) ? 0 : 1;
 }
 

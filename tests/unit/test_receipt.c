@@ -871,6 +871,36 @@ test_settle_total_overflow(void **state)
 	free(p);
 }
 
+/* A CREDIT's receipt carries type 02, signed: read as a DEBIT it fails. */
+static void
+test_credit_receipt(void **state)
+{
+	struct rsp *rsp = rsp_new();
+	mic_receipt_t *r = NULL;
+	struct card copy;
+	uint8_t data[40];
+
+	(void)state;
+	clone_card(&copy, &F->b);
+	vc_card_test_set_role(copy.vc, VC_ROLE_AGENCY);
+	tx_data(data, 777, 0x800, 0x00);
+	assert_int_equal(credit(copy.vc, data, rsp), 0x9000);
+	assert_int_equal(mic_receipt_from_card(&r, copy.id, MIC_RECEIPT_CREDIT,
+	    data, rsp->buf, rsp->len), MIC_OK);
+	assert_int_equal(mic_receipt_get_type(r), MIC_RECEIPT_CREDIT);
+	assert_int_equal(mic_receipt_amount(r), 777);
+	assert_int_equal(mic_receipt_verify(r, F->trust, copy.cert,
+	    copy.cert_len), MIC_OK);
+	mic_receipt_free(&r);
+	assert_int_equal(mic_receipt_from_card(&r, copy.id, MIC_RECEIPT_DEBIT,
+	    data, rsp->buf, rsp->len), MIC_OK);
+	assert_int_equal(mic_receipt_verify(r, F->trust, copy.cert,
+	    copy.cert_len), MIC_ERR_RECEIPT_SIGNATURE);
+	mic_receipt_free(&r);
+	vc_card_free(&copy.vc);
+	free(rsp);
+}
+
 int
 main(void)
 {
@@ -885,6 +915,7 @@ main(void)
 		cmocka_unit_test(test_settle_clone),
 		cmocka_unit_test(test_settle_gap_dup_bad),
 		cmocka_unit_test(test_settle_total_overflow),
+		cmocka_unit_test(test_credit_receipt),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -154,6 +154,19 @@ static const struct err_text err_table[] = {
 	ERR(MIC_ERR_LIVE_CARD,
 	    "the holder already has a live card; a second is refused"),
 	ERR(MIC_ERR_CANCELLED, "stopped on request before the end"),
+	ERR(MIC_ERR_RECEIPT_FORMAT,
+	    "the receipt is malformed; it is not a receipt a card made"),
+	ERR(MIC_ERR_RECEIPT_SIGNATURE,
+	    "the receipt fails verification: its card did not sign it as it "
+	    "stands (altered or forged); do not settle it"),
+	ERR(MIC_ERR_SETTLE_LINE,
+	    "a line of the settlement file is not of its format"),
+	ERR(MIC_ERR_CLONE,
+	    "clone alarm: two different receipts carry one card and one "
+	    "counter, so two chips share one identity; deny the card"),
+	ERR(MIC_ERR_COUNTER_GAP,
+	    "a card's receipt counters skip a value: a receipt is missing "
+	    "from the settlement files"),
 };
 
 #undef ERR

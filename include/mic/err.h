@@ -105,6 +105,12 @@ typedef enum mic_rc {
 	MIC_ERR_JOURNAL = -73,          /**< the issuance journal (SQLite) failed or is not a journal */
 	MIC_ERR_LIVE_CARD = -74,        /**< the holder already has a live card; a second one is refused */
 	MIC_ERR_CANCELLED = -75,        /**< stopped on request (a signal, mic_perso_line_stop()) before the end */
+	/* Settlement (receipt.h): the card-signed receipts and the settlement file. */
+	MIC_ERR_RECEIPT_FORMAT = -76,   /**< a receipt is malformed (length, type, amount, time, terminal id) */
+	MIC_ERR_RECEIPT_SIGNATURE = -77,/**< a receipt's signature does not verify against its card certificate: altered or forged */
+	MIC_ERR_SETTLE_LINE = -78,      /**< a settlement file line is not of the format (docs/settlement.md) */
+	MIC_ERR_CLONE = -79,            /**< two different receipts with one card and one counter: two chips with one identity */
+	MIC_ERR_COUNTER_GAP = -80,      /**< a card's receipt counters skip a value: a receipt is missing */
 
 	/* Card status words (ISO/IEC 7816-4 clause 5.6), named for convenience.
 	 * Any other SW is MIC_RC_SW(sw). */

@@ -21,6 +21,7 @@
 #include <mic/batch.h>
 #include <mic/journal.h>
 #include <mic/perso.h>
+#include <mic/receipt.h>
 
 #ifdef __cplusplus
 extern "C" {

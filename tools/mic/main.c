@@ -13,6 +13,8 @@ static const struct {
 	{ "card", cmd_card, "read a card as a point of sale does" },
 	{ "pki", cmd_pki, "test PKI, certificates and security objects (EF.SOD)" },
 	{ "perso", cmd_perso, "the card bureau's issuance line: personalize a batch" },
+	{ "receipt", cmd_receipt, "verify one card-signed receipt" },
+	{ "settle", cmd_settle, "verify settlement files: receipts, clone alarms, totals" },
 };
 
 static void

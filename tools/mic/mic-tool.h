@@ -16,6 +16,8 @@ int cmd_apdu(int argc, char **argv);
 int cmd_card(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
 int cmd_perso(int argc, char **argv);
+int cmd_settle(int argc, char **argv);
+int cmd_receipt(int argc, char **argv);
 
 /* Print "mic VERB: what: mic_strerror(rc)" to stderr; returns 1. */
 int tool_fail(const char *verb, const char *what, mic_rc rc);

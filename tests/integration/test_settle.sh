@@ -20,20 +20,9 @@ tmp="$MIC_TEST_TMP/settle"
 dir="$MIC_TEST_TMP/stack-settle"    # scripts/test stops stack-* on a crash
 port=37100     # reader 0: the stack's own card; reader 1: ours
 reader1="Virtual PCD 00 01"
-failures=0
-checks=0
+. "$(dirname "$0")/lib.sh"
 card_pid=
 
-check() { # check NAME COMMAND... : the command must succeed
-	local name=$1
-	shift
-	checks=$((checks + 1))
-	if ! "$@"; then
-		echo "FAIL: $name" >&2
-		failures=$((failures + 1))
-	fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
 
 cleanup() {
 	[[ -n $card_pid ]] && kill -TERM "$card_pid" 2>/dev/null
@@ -180,5 +169,4 @@ out=$("$mic" settle verify --json --trust "$tmp/pki" "$day" "$clone" 2>&1)
 check "clone --json" contains "$out" '"kind": "clone"'
 check "clone --json: its mic_rc" contains "$out" '"result": "MIC_ERR_CLONE"'
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

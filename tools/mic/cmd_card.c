@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mic/pki.h>
@@ -75,23 +74,6 @@ get_pin(char *pin, size_t cap)
 	return 0;
 }
 
-/* DIR/trust when DIR is a PKI directory, else DIR; 0 ok. */
-static int
-trust_dir(const char *dir, char *out, size_t cap)
-{
-	struct stat st;
-	int n;
-
-	n = snprintf(out, cap, "%s/trust/roots", dir);
-	if (n > 0 && (size_t)n < cap && stat(out, &st) == 0 &&
-	    S_ISDIR(st.st_mode)) {
-		snprintf(out, cap, "%s/trust", dir);
-		return 0;
-	}
-	n = snprintf(out, cap, "%s", dir);
-	return n > 0 && (size_t)n < cap ? 0 : -1;
-}
-
 /* The verdict line of a failed check: which of the two authentications,
  * which check, and the library's reason. */
 static int
@@ -118,7 +100,6 @@ card_verify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *reader = NULL, *trust_arg = NULL, *term_arg = NULL;
-	char dir[4096];
 	mic_trust_t *trust = NULL;
 	mic_terminal_t *term = NULL;
 	mic_card_t *card = NULL;
@@ -158,13 +139,8 @@ card_verify(int argc, char **argv)
 		return 1;
 	if (trust_arg == NULL)
 		goto have_trust;
-	if (trust_dir(trust_arg, dir, sizeof(dir)) != 0) {
-		fprintf(stderr, "mic card verify: %s: path too long\n",
-		    trust_arg);
-		return 1;
-	}
 	/* The trust store first: no card traffic for a typo. */
-	if ((trust = tool_trust_load("card verify", dir)) == NULL)
+	if ((trust = tool_trust_load("card verify", trust_arg)) == NULL)
 		goto out;
 have_trust:
 	if ((tx = tool_open_reader("card", reader)) == NULL)

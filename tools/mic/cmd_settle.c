@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 #include <openssl/pem.h>
@@ -40,24 +39,6 @@ receipt_usage(FILE *f)
 	    "  or the receipt HEX (the encoding of docs/settlement.md) with the\n"
 	    "  card certificate CERT (PEM or DER). Prints the receipt and a\n"
 	    "  verdict. Exit status 0 when it verifies, 1 otherwise.\n");
-}
-
-/* DIR/trust when DIR is a PKI directory, else DIR. */
-static mic_rc
-load_trust(const char *dir, mic_trust_t **t)
-{
-	char path[4096];
-	struct stat st;
-	int n;
-
-	n = snprintf(path, sizeof(path), "%s/trust/roots", dir);
-	if (n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 &&
-	    S_ISDIR(st.st_mode))
-		snprintf(path, sizeof(path), "%s/trust", dir);
-	else if ((size_t)snprintf(path, sizeof(path), "%s", dir) >=
-	    sizeof(path))
-		return MIC_ERR_INVALID_ARGUMENT;
-	return mic_trust_load(t, path);
 }
 
 static const char *
@@ -344,8 +325,8 @@ settle_verify(int argc, char **argv)
 		settle_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((rc = load_trust(trust_dir, &trust)) != MIC_OK)
-		return tool_fail("settle verify", trust_dir, rc);
+	if ((trust = tool_trust_load("settle verify", trust_dir)) == NULL)
+		return 1;
 	st_init(&chk, trust);
 	/* A file that cannot be read is one failed entry of the output. */
 	for (int i = optind; i < argc; i++)
@@ -514,9 +495,9 @@ receipt_verify(int argc, char **argv)
 	}
 	if (rc != MIC_OK)
 		return tool_fail("receipt verify", "receipt", rc);
-	if ((rc = load_trust(trust_dir, &trust)) != MIC_OK) {
+	if ((trust = tool_trust_load("receipt verify", trust_dir)) == NULL) {
 		mic_receipt_free(&r);
-		return tool_fail("receipt verify", trust_dir, rc);
+		return 1;
 	}
 	rc = mic_receipt_verify(r, trust, cert, cert_len);
 	if (json) {

@@ -33,8 +33,9 @@ void tool_trace(void *arg, int dir, const uint8_t *buf, size_t len);
 mic_tx_t *tool_open_reader(const char *verb, const char *reader);
 
 /*
- * mic_trust_load() of DIR; on failure prints which path is missing or
- * empty (DIR/roots, its *.pem files) and returns NULL.
+ * mic_trust_load() of DIR, or of DIR/trust when DIR is a PKI directory; on
+ * failure prints which path is missing or empty (DIR/roots, its *.pem
+ * files) and returns NULL.
  */
 mic_trust_t *tool_trust_load(const char *verb, const char *dir);
 /* mic_terminal_load() of DIR, likewise naming what is missing. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mic-tool.h"
@@ -33,13 +34,25 @@ count_pem(const char *dir)
 }
 
 mic_trust_t *
-tool_trust_load(const char *verb, const char *dir)
+tool_trust_load(const char *verb, const char *arg)
 {
-	char roots[4096];
+	char dir[4096], roots[4096];
 	mic_trust_t *t = NULL;
+	struct stat st;
 	mic_rc rc;
 	int n;
 
+	/* A PKI directory stands for its trust/. */
+	n = snprintf(dir, sizeof(dir), "%s/trust/roots", arg);
+	if (n > 0 && (size_t)n < sizeof(dir) && stat(dir, &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		n = snprintf(dir, sizeof(dir), "%s/trust", arg);
+	else
+		n = snprintf(dir, sizeof(dir), "%s", arg);
+	if (n < 0 || (size_t)n >= sizeof(dir)) {
+		fprintf(stderr, "mic %s: %s: path too long\n", verb, arg);
+		return NULL;
+	}
 	if ((rc = mic_trust_load(&t, dir)) == MIC_OK)
 		return t;
 	if (snprintf(roots, sizeof(roots), "%s/roots", dir) >=

@@ -294,7 +294,11 @@ cmd_card(int argc, char **argv)
 	}
 	if ((rc = card_view_fetch(&v, card, access, mic_terminal_role(term),
 	    with_pin ? pin : NULL, &what)) != MIC_OK) {
-		tool_fail("card", what, rc);
+		if (rc == MIC_ERR_PIN_WRONG)
+			fprintf(stderr, "mic card: %s: wrong PIN, %d %s left\n",
+			    what, v.tries, v.tries == 1 ? "try" : "tries");
+		else
+			tool_fail("card", what, rc);
 		goto end;
 	}
 	if (json) {

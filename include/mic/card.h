@@ -369,7 +369,7 @@ typedef struct mic_payment {
 	char terminal[MIC_RECEIPT_TERMINAL_LEN + 1]; /**< an8 */
 	uint8_t reference[MIC_RECEIPT_REF_LEN];      /**< unique per terminal */
 	uint8_t payer;          /**< 0 the holder, else an EF.FAMILY record */
-	char card_id[MIC_RECEIPT_CARD_ID_LEN + 1];   /**< the card it belongs to */
+	char card_id[MIC_RECEIPT_CARD_ID_LEN + 1];   /**< the card it is for; "" not checked */
 } mic_payment;
 
 /**

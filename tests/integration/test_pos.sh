@@ -266,4 +266,16 @@ echo "$out"
 check "settle verify after the tears: exit 0" test "$rc" -eq 0
 check "settle verify after the tears: 2 receipts, no gap" contains "$out" "settlement: OK: 2 receipts verified"
 
+# A pending file that is not one (edited, truncated): nothing is paid
+# until a person looks at it.
+echo '{"type":"debit","amount":-1}' >"$tmp/odd.jsonl.pending"
+start_card "$tmp/tear.img"
+out=$(SETTLE="$tmp/odd.jsonl" pay_new 1); rc=$?
+check "an unreadable pending file: exit 1" test "$rc" -eq 1
+check "an unreadable pending file: said ($out)" contains "$out" "odd.jsonl.pending: unreadable"
+out=$(SETTLE="$tmp/odd.jsonl" pay --resume); rc=$?
+check "an unreadable pending file: no resume" test "$rc" -eq 1
+stop_card
+check "an unreadable pending file: nothing debited" test "$(field "$tmp/tear.img" counter)" = 3
+
 finish

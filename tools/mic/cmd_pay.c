@@ -29,6 +29,7 @@
 
 #include "internal.h"
 #include "mic-tool.h"
+#include "pending.h"
 
 /* Exit status of a payment whose outcome the card has not told yet. */
 #define EXIT_PENDING 3
@@ -209,36 +210,20 @@ pending_save(const char *path, const mic_payment *p, enum mode m)
 static int
 pending_load(const char *path, mic_payment *p, enum mode *m)
 {
-	const char *type, *card, *when, *term, *ref;
-	json_int_t amount;
-	int payer;
-	json_error_t err;
-	json_t *o;
-	int ret = -1;
+	char buf[PENDING_MAX];
+	ssize_t n;
+	int fd, credit = 0, ret;
 
 	memset(p, 0, sizeof(*p));
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		return 1;
-	if ((o = json_load_file(path, JSON_REJECT_DUPLICATES, &err)) == NULL)
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 1 : -1;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0 || (size_t)n == sizeof(buf))
 		return -1;
-	if (json_unpack(o, "{s:s, s:s, s:I, s:s, s:s, s:s, s:i !}", "type",
-	    &type, "card", &card, "amount", &amount, "time", &when,
-	    "terminal", &term, "reference", &ref, "payer", &payer) != 0 ||
-	    strlen(card) != MIC_RECEIPT_CARD_ID_LEN || strlen(when) != 14 ||
-	    strlen(term) != MIC_RECEIPT_TERMINAL_LEN || payer < 0 ||
-	    payer > 255 || unhex16(ref, p->reference) != 0 ||
-	    (strcmp(type, "debit") != 0 && strcmp(type, "credit") != 0))
-		goto out;
-	*m = strcmp(type, "debit") == 0 ? MODE_PAY : MODE_CREDIT;
-	p->amount = amount;
-	p->payer = (uint8_t)payer;
-	memcpy(p->card_id, card, MIC_RECEIPT_CARD_ID_LEN);
-	memcpy(p->time, when, 14);
-	memcpy(p->terminal, term, MIC_RECEIPT_TERMINAL_LEN);
-	ret = 0;
-out:
-	json_decref(o);
-	return ret;
+	ret = pending_parse(buf, (size_t)n, p, &credit);
+	*m = credit ? MODE_CREDIT : MODE_PAY;
+	return ret == 0 ? 0 : -1;
 }
 
 /* --- output ------------------------------------------------------------ */

@@ -91,7 +91,7 @@ done
 	>>"$tmp/card.log" 2>&1 || { cat "$tmp/card.log"; exit 1; }
 "$V" new --out "$tmp/blank.img" --pki "$tmp/pki" --serial POS0002 \
 	>>"$tmp/card.log" 2>&1 || { cat "$tmp/card.log"; exit 1; }
-for c in lockpin blocked terminated tear; do
+for c in lockpin blocked terminated tear every; do
 	"$V" new --out "$tmp/$c.img" --sample --pki "$tmp/pki" \
 		--serial "POS-$c" >>"$tmp/card.log" 2>&1 ||
 		{ cat "$tmp/card.log"; exit 1; }
@@ -265,6 +265,32 @@ out=$("$mic" settle verify --trust "$tmp/pki" "$tear" 2>&1); rc=$?
 echo "$out"
 check "settle verify after the tears: exit 0" test "$rc" -eq 0
 check "settle verify after the tears: 2 receipts, no gap" contains "$out" "settlement: OK: 2 receipts verified"
+
+# A power cut after every APDU of a checkout, up to the DEBIT's answer:
+# before the DEBIT nothing is pending and the checkout starts again; after
+# it, --resume. Each checkout pays 0.01 yuan exactly once.
+echo "the DEBIT is APDU $n of a checkout"
+every="$tmp/every.jsonl"
+for ((i = 1; i <= n; i++)); do
+	start_card "$tmp/every.img" --tear-after-apdus "$i:after"
+	out=$(SETTLE=$every pay_new 0.01); rc=$?
+	reap_card
+	start_card "$tmp/every.img"
+	if ((i < n)); then
+		check "cut after APDU $i: refused, nothing pending ($rc)" test "$rc" -eq 1 -a ! -e "$every.pending"
+		out=$(SETTLE=$every pay_new 0.01); rc=$?
+	else
+		check "cut after APDU $i: not finished ($rc)" test "$rc" -eq 3
+		out=$(SETTLE=$every pay --resume); rc=$?
+	fi
+	check "cut after APDU $i: then paid once ($out)" contains "$out" "^PAID 0.01 yuan; balance $(printf '%d.%02d' $(((100000 - i) / 100)) $(((100000 - i) % 100))) yuan (receipt $((i + 1)) "
+	stop_card
+done
+check "every cut: the image's counter" test "$(field "$tmp/every.img" counter)" = "$((n + 1))"
+check "every cut: the image's balance" contains "$(field "$tmp/every.img" balance)" "^$((100000 - n)) fen"
+out=$("$mic" settle verify --trust "$tmp/pki" "$every" 2>&1); rc=$?
+check "every cut: settle verify ($out)" test "$rc" -eq 0
+check "every cut: $n receipts, no gap" contains "$out" "settlement: OK: $n receipts verified, 0 duplicates"
 
 # A pending file that is not one (edited, truncated): nothing is paid
 # until a person looks at it.

@@ -47,6 +47,7 @@
 #define SW_DEACTIVATED 0x6283u
 #define SW_TERMINATED 0x6285u
 #define SW_PIN_BLOCKED 0x6983u
+#define SW_CONDITIONS 0x6985u
 #define SW_TRIES_MASK 0xFFF0u
 #define SW_TRIES 0x63C0u
 
@@ -509,7 +510,7 @@ pin_rc(const mic_card_t *card, int with_pin, uint16_t sw)
 		    MIC_ERR_PIN_WRONG;
 	if (sw == SW_PIN_BLOCKED)
 		return MIC_ERR_PIN_BLOCKED;
-	if (sw == 0x6985u)
+	if (sw == SW_CONDITIONS)
 		return mici_state_rc(card->state);
 	return mic_sw_rc(sw);
 }

@@ -60,10 +60,10 @@ pay_usage(FILE *f, enum mode m)
 		    "                  [-r READER] [--json]\n"
 		    "       mic credit --terminal DIR --settle FILE --resume[=REF] "
 		    "[-r READER] [--json]\n");
-	fprintf(f, "  DIR: a %s terminal's trust store ('mic pki export-terminal').\n"
+	fprintf(f, "  DIR: %s terminal's trust store ('mic pki export-terminal').\n"
 	    "  TERMID: the terminal id the card logs and signs (8 characters).\n"
 	    "  YUAN: the amount, e.g. 30 or 12.50 (at most two decimals).\n",
-	    m == MODE_PAY ? "hospital's or pharmacy's" : "the agency's");
+	    m == MODE_PAY ? "a hospital's or pharmacy's" : "the agency's");
 	if (m == MODE_PAY)
 		fprintf(f, "  --payer N: 0 the holder (default), or the family "
 		    "member bound in EF.FAMILY record N.\n"

@@ -137,6 +137,7 @@ check "record 3 not bound: its code" test "$(jget 'd["error"]' <<<"$out")" = MIC
 out=$(pay_new 5000); rc=$?
 check "insufficient balance: exit 1" test "$rc" -eq 1
 check "insufficient balance: said ($out)" contains "$out" "^REFUSED: insufficient balance"
+check "insufficient balance: the balance shown" contains "$out" "^balance: 966.50 yuan"
 for a in 0 -5 0.00 99999999999999999.99 184467440737095516.16; do
 	out=$(pay_new "$a"); rc=$?
 	check "amount $a: exit 1 ($out)" test "$rc" -eq 1
@@ -147,6 +148,7 @@ check "amount with 3 decimals: usage" test "$rc" -eq 2
 out=$(PIN=654321 pay_new 2); rc=$?
 check "wrong PIN: exit 1" test "$rc" -eq 1
 check "wrong PIN: tries left" contains "$out" "^REFUSED: wrong PIN, 2 tries left"
+check "wrong PIN: the balance shown" contains "$out" "^balance: 966.50 yuan"
 out=$(PIN=654321 pay_new 2 --json); rc=$?
 check "wrong PIN --json: tries" test "$(jget 'd["tries_left"]' <<<"$out")" = 1
 check "wrong PIN --json: code" test "$(jget 'd["error"]' <<<"$out")" = MIC_ERR_PIN_WRONG

@@ -232,6 +232,8 @@ struct outcome {
 	const char *name, *state, *result;   /* result: paid, refused, pending */
 	mic_rc rc;
 	int tries;                           /* after a wrong PIN */
+	int64_t balance;                     /* read after a refusal ... */
+	int have_balance;                    /* ... when the card gave it */
 	const mic_payment *p;
 	const mic_receipt_t *r;
 	char payer_name[128];
@@ -268,6 +270,9 @@ report(const struct opts *o, const struct outcome *out)
 			    json_integer(mic_receipt_balance(out->r)));
 			json_object_set_new(j, "counter",
 			    json_integer(mic_receipt_counter(out->r)));
+		} else if (out->have_balance) {
+			json_object_set_new(j, "balance",
+			    json_integer(out->balance));
 		}
 		if (!paid) {
 			json_object_set_new(j, "error",
@@ -291,8 +296,9 @@ report(const struct opts *o, const struct outcome *out)
 			    out->payer_name);
 		if (out->p != NULL)
 			printf("reference: %s\n", ref);
-		if (out->r != NULL) {
-			yuan(b, sizeof(b), mic_receipt_balance(out->r));
+		if (out->r != NULL || out->have_balance) {
+			yuan(b, sizeof(b), out->r != NULL ?
+			    mic_receipt_balance(out->r) : out->balance);
 			printf("balance: %s\n", b);
 		}
 		if (paid) {
@@ -323,6 +329,23 @@ state_rc(mic_state st)
 	return st == MIC_STATE_BLOCKED ? MIC_ERR_CARD_BLOCKED :
 	    st == MIC_STATE_TERMINATED ? MIC_ERR_CARD_TERMINATED :
 	    MIC_ERR_CARD_NOT_ACTIVE;
+}
+
+/*
+ * The balance for the cashier after a refusal (a receipt carries it after
+ * a payment): read in the terminal's channel, only on this path, so a
+ * payment costs no extra APDU.
+ */
+static void
+refusal_balance(mic_card_t *card, struct outcome *out)
+{
+	mic_account_t *a = mic_account_new();
+
+	if (a != NULL && mic_card_read_account(card, a) == MIC_OK) {
+		out->balance = mic_account_balance(a);
+		out->have_balance = 1;
+	}
+	mic_account_free(&a);
 }
 
 /* Did the card decide (a status word, a rule), or is the outcome unknown
@@ -540,6 +563,7 @@ run(struct opts *o)
 	if (o->mode == MODE_PAY &&
 	    (rc = mic_card_verify_pin(card, pin, &out.tries)) != MIC_OK) {
 		out.rc = rc;
+		refusal_balance(card, &out);
 		ret = report(o, &out);
 		goto end;
 	}
@@ -564,6 +588,7 @@ run(struct opts *o)
 		if (card_decided(rc)) {
 			unlink(pend);
 			sync_dir(pend);
+			refusal_balance(card, &out);
 		} else {
 			out.result = "pending";
 		}

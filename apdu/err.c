@@ -167,6 +167,30 @@ static const struct err_text err_table[] = {
 	ERR(MIC_ERR_COUNTER_GAP,
 	    "a card's receipt counters skip a value: a receipt is missing "
 	    "from the settlement files"),
+	ERR(MIC_ERR_INSUFFICIENT_BALANCE,
+	    "insufficient balance: the card's account holds less than the "
+	    "amount; nothing was paid"),
+	ERR(MIC_ERR_CARD_NOT_ACTIVE,
+	    "card not active: it was never activated; the holder activates it "
+	    "at the bank or hospital first"),
+	ERR(MIC_ERR_CARD_BLOCKED,
+	    "card blocked (reported lost, or on the deny list); it cannot pay; "
+	    "send the holder to the insurance agency"),
+	ERR(MIC_ERR_CARD_TERMINATED,
+	    "card terminated: it is no longer valid and cannot pay"),
+	ERR(MIC_ERR_PIN_WRONG, "wrong PIN; the holder may try again"),
+	ERR(MIC_ERR_PIN_BLOCKED,
+	    "PIN blocked after too many wrong tries; the bank unblocks it"),
+	ERR(MIC_ERR_PAYER_NOT_BOUND,
+	    "payer not bound to this card: no family member in that record"),
+	ERR(MIC_ERR_PAYER_MAY_NOT_PAY,
+	    "this family member is bound to the card but may not pay from "
+	    "the holder's account"),
+	ERR(MIC_ERR_AMOUNT,
+	    "invalid amount: zero, negative, or too large for the account"),
+	ERR(MIC_ERR_REFERENCE_REUSED,
+	    "this transaction reference was already used for another "
+	    "payment; start a new one"),
 };
 
 #undef ERR

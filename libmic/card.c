@@ -47,6 +47,7 @@
 #define SW_DEACTIVATED 0x6283u
 #define SW_TERMINATED 0x6285u
 #define SW_PIN_BLOCKED 0x6983u
+#define SW_CONDITIONS 0x6985u
 #define SW_TRIES_MASK 0xFFF0u
 #define SW_TRIES 0x63C0u
 
@@ -496,6 +497,48 @@ mici_pin_block(const char *pin, uint8_t block[PIN_BLOCK_LEN])
 	return MIC_OK;
 }
 
+/*
+ * What a refused VERIFY means to the cashier. 6985 is the card's state
+ * (profile 4.3: VERIFY only on an active card), which the FCI told; asking
+ * without a PIN keeps the bare 63Cx, which is "not verified", not "wrong".
+ */
+static mic_rc
+pin_rc(const mic_card_t *card, int with_pin, uint16_t sw)
+{
+	if (with_pin && (sw & SW_TRIES_MASK) == SW_TRIES)
+		return (sw & 0x0F) == 0 ? MIC_ERR_PIN_BLOCKED :
+		    MIC_ERR_PIN_WRONG;
+	if (sw == SW_PIN_BLOCKED)
+		return MIC_ERR_PIN_BLOCKED;
+	if (sw == SW_CONDITIONS)
+		return mici_state_rc(card->state);
+	return mic_sw_rc(sw);
+}
+
+mic_rc
+mici_state_rc(mic_state state)
+{
+	switch (state) {
+	case MIC_STATE_ACTIVE:
+		return MIC_SW_CONDITIONS;
+	case MIC_STATE_BLOCKED:
+		return MIC_ERR_CARD_BLOCKED;
+	case MIC_STATE_TERMINATED:
+		return MIC_ERR_CARD_TERMINATED;
+	case MIC_STATE_BLANK:
+	case MIC_STATE_PERSONALIZED:
+		break;
+	}
+	return MIC_ERR_CARD_NOT_ACTIVE;
+}
+
+void
+mici_card_pin_spent(mic_card_t *card)
+{
+	if (card != NULL)
+		card->pin_verified = 0;
+}
+
 mic_rc
 mic_card_verify_pin(mic_card_t *card, const char *pin, int *tries_left)
 {
@@ -532,8 +575,10 @@ mic_card_verify_pin(mic_card_t *card, const char *pin, int *tries_left)
 		*tries_left = sw & 0x0F;
 	else if (sw == SW_PIN_BLOCKED && tries_left != NULL)
 		*tries_left = 0;
-	if ((rc = mic_sw_rc(sw)) != MIC_OK)
+	if ((rc = mic_sw_rc(sw)) != MIC_OK) {
 		mici_debug("%s: SW %04X", __func__, sw);
+		rc = pin_rc(card, pin != NULL, sw);
+	}
 fail:
 	mici_wipe(block, sizeof(block));
 	mici_wipe(rsp, n);

@@ -59,6 +59,14 @@ mic_rc mici_pin_block(const char *pin, uint8_t block[MICI_PIN_BLOCK_LEN]);
 struct mic_card;
 struct mic_tx;
 struct mic_tx *mici_card_tx(const struct mic_card *card);
+/* A DEBIT, whatever its outcome, ends the PIN's verified state (profile 3.11). */
+void mici_card_pin_spent(struct mic_card *card);
+/*
+ * The rc of a card refusing a command for its lifecycle state (6985 where
+ * profile 4.3 lets only an active card do it): not active, blocked or
+ * terminated; MIC_SW_CONDITIONS for an active card.
+ */
+mic_rc mici_state_rc(mic_state state);
 
 /*
  * Is the key in a PKCS#11 token? Operations on it are serialized: a token

@@ -38,6 +38,7 @@
 #include <mic/keyprov.h>
 #include <mic/pki.h>
 #include <mic/profile.h>
+#include <mic/receipt.h>
 #include <mic/tx.h>
 
 #ifdef __cplusplus
@@ -289,11 +290,16 @@ mic_rc mic_card_authenticate(mic_card_t *card, const mic_trust_t *trust,
  * @retval MIC_OK                    verified
  * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p card, or a PIN that is not
  *                                   6-12 digits (nothing sent)
- * @retval MIC_RC_SW(0x63Cx)         wrong PIN, or not verified when asked;
+ * @retval MIC_ERR_PIN_WRONG         wrong PIN (63Cx, x > 0): @p tries_left
+ *                                   says how many tries are left
+ * @retval MIC_ERR_PIN_BLOCKED       the PIN is blocked (6983), or this wrong
+ *                                   PIN used the last try (63C0)
+ * @retval MIC_RC_SW(0x63Cx)         asked with @p pin NULL: not verified,
  *                                   x tries left
- * @retval MIC_SW_AUTH_BLOCKED       the PIN is blocked
- * @retval MIC_SW_CONDITIONS         the card is not active, or still holds
- *                                   the transport PIN
+ * @retval MIC_ERR_CARD_NOT_ACTIVE   6985 from a personalized card (VERIFY
+ *                                   needs an active card, profile 4.3)
+ * @retval MIC_ERR_CARD_BLOCKED      6985 from a blocked card
+ * @retval MIC_ERR_CARD_TERMINATED   6985 from a terminated card
  * @retval MIC_SW_WRONG_DATA         the card found the PIN block malformed
  */
 mic_rc mic_card_verify_pin(mic_card_t *card, const char *pin, int *tries_left);
@@ -337,6 +343,111 @@ mic_rc mic_card_read_log(mic_card_t *card, unsigned index, mic_logrec_t *rec);
  * plus every error of mic_member_decode().
  */
 mic_rc mic_card_read_family(mic_card_t *card, unsigned record, mic_member_t *m);
+
+/*
+ * Paying at the counter (card profile 3.11): a payment is fixed before the
+ * first DEBIT is sent, and a resend is the same 40 bytes, so a card pulled
+ * or a power cut before the receipt arrived is resumed by presenting the
+ * card again and calling mic_card_pay() with the same mic_payment: the card
+ * returns the receipt of the DEBIT it already did, never a second debit.
+ *
+ *   mic_payment_init(&p, card, amount, payer, "POS00042", NULL, NULL);
+ *   persist p (it is plain data), then for each attempt:
+ *     open, mic_card_authenticate() as the terminal, mic_card_verify_pin(),
+ *     mic_card_pay(card, &p, &receipt)
+ *   until MIC_OK or a refusal; then drop the persisted p.
+ */
+
+/** The DEBIT or CREDIT data, b8 amount || n14 time || an8 terminal ||
+ * b16 reference || b1 payer: what the card gets and signs. */
+#define MIC_PAYMENT_DATA_LEN 40
+
+/** A payment (or credit) in progress: plain data the caller persists. */
+typedef struct mic_payment {
+	int64_t amount;         /**< fen, > 0 */
+	char time[15];          /**< "YYYYMMDDhhmmss", sent as n14 */
+	char terminal[MIC_RECEIPT_TERMINAL_LEN + 1]; /**< an8 */
+	uint8_t reference[MIC_RECEIPT_REF_LEN];      /**< unique per terminal */
+	uint8_t payer;          /**< 0 the holder, else an EF.FAMILY record */
+	char card_id[MIC_RECEIPT_CARD_ID_LEN + 1];   /**< the card it is for; "" not checked */
+} mic_payment;
+
+/**
+ * Fix a payment of @p amount fen by @p payer at @p terminal for @p card:
+ * the card identification code (EF.CARD, read if mic_card_read() has not
+ * yet), the time (@p when "YYYYMMDDhhmmss", or NULL for the local time now)
+ * and the reference (@p reference, or NULL for 16 random bytes). Nothing
+ * but EF.CARD is sent to the card.
+ * @retval MIC_OK
+ * @retval MIC_ERR_INVALID_ARGUMENT  a NULL @p p or @p card, a terminal id
+ *                                   not 8 printable characters, a @p when
+ *                                   not 14 digits
+ * @retval MIC_ERR_AMOUNT            @p amount is zero or negative
+ * @retval MIC_ERR_CRYPTO            no random reference could be drawn
+ * plus the errors of mic_card_read() for EF.CARD.
+ */
+mic_rc mic_payment_init(mic_payment *p, mic_card_t *card, int64_t amount,
+    uint8_t payer, const char *terminal, const uint8_t *reference,
+    const char *when);
+
+/**
+ * The 40 bytes of DEBIT / CREDIT data of @p p (card profile 3.11).
+ * @retval MIC_ERR_AMOUNT            an amount not > 0
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL, or a time or terminal id of the
+ *                                   wrong form
+ */
+mic_rc mic_payment_encode(const mic_payment *p,
+    uint8_t out[MIC_PAYMENT_DATA_LEN]);
+
+/**
+ * DEBIT @p p from the card (needs a hospital's or pharmacy's SCP11a channel,
+ * mic_card_authenticate(), and the PIN verified since the last DEBIT) and
+ * return its card-signed receipt in @p out. Sent again with the same @p p
+ * after the card was pulled or powered off, it gives back the receipt of
+ * the DEBIT the card already did and debits nothing (profile 3.11). The
+ * DEBIT ends the PIN's verified state whatever the outcome: one PIN per
+ * payment. The receipt's signature is not checked here: mic_receipt_verify()
+ * with EF.CERT does that.
+ * @retval MIC_OK                        paid; @p *out is the receipt
+ * @retval MIC_ERR_INVALID_ARGUMENT      NULL argument
+ * @retval MIC_ERR_AMOUNT                the amount is zero or negative
+ *                                       (no DEBIT sent, nor any below
+ *                                       marked so)
+ * @retval MIC_ERR_CARD_NOT_ACTIVE       the card is blank or personalized
+ *                                       (its FCI said; no DEBIT)
+ * @retval MIC_ERR_CARD_BLOCKED          the card is blocked (no DEBIT)
+ * @retval MIC_ERR_CARD_TERMINATED       the card is terminated (no DEBIT)
+ * @retval MIC_ERR_CARD_CHANGED          @p p belongs to another card: its
+ *                                       EF.CARD names another (no DEBIT)
+ * @retval MIC_ERR_STATE                 the PIN is not verified (no DEBIT)
+ * @retval MIC_ERR_INSUFFICIENT_BALANCE  the card refused: balance too low (9401)
+ * @retval MIC_ERR_PAYER_NOT_BOUND       no family member in the payer's
+ *                                       record (6A83)
+ * @retval MIC_ERR_PAYER_MAY_NOT_PAY     the member may not pay (6985)
+ * @retval MIC_ERR_REFERENCE_REUSED      the reference is the card's last
+ *                                       with other data (6A80)
+ * @retval MIC_SW_SECURITY_STATUS        not a hospital's or pharmacy's
+ *                                       channel, or the PIN was not verified
+ *                                       on the card
+ * plus the errors of mic_tx_transmit() (a card pulled mid-command: resend),
+ * and MIC_ERR_RECEIPT_FORMAT for a malformed answer.
+ */
+mic_rc mic_card_pay(mic_card_t *card, const mic_payment *p,
+    mic_receipt_t **out);
+
+/**
+ * CREDIT @p p to the card: the agency's allocation, in the agency's SCP11a
+ * channel (no PIN). Resumed as mic_card_pay(). Errors as mic_card_pay()
+ * without the PIN and balance ones, and:
+ * @retval MIC_ERR_AMOUNT            the amount is zero or negative (nothing
+ *                                   sent), or the card refused it because
+ *                                   the balance would overflow (6A80 with
+ *                                   EF.ACCOUNT too full for it)
+ * @retval MIC_ERR_REFERENCE_REUSED  6A80 otherwise
+ * @retval MIC_SW_SECURITY_STATUS    not the agency's channel
+ */
+mic_rc mic_card_credit(mic_card_t *card, const mic_payment *p,
+    mic_receipt_t **out);
 
 #ifdef __cplusplus
 }

@@ -111,6 +111,17 @@ typedef enum mic_rc {
 	MIC_ERR_SETTLE_LINE = -78,      /**< a settlement file line is not of the format (docs/settlement.md) */
 	MIC_ERR_CLONE = -79,            /**< two different receipts with one card and one counter: two chips with one identity */
 	MIC_ERR_COUNTER_GAP = -80,      /**< a card's receipt counters skip a value: a receipt is missing */
+	/* Point of sale (card.h: mic_card_verify_pin(), mic_card_pay(), mic_card_credit()). */
+	MIC_ERR_INSUFFICIENT_BALANCE = -81, /**< the account holds less than the amount (card: 9401) */
+	MIC_ERR_CARD_NOT_ACTIVE = -82,  /**< the card is personalized but not yet activated */
+	MIC_ERR_CARD_BLOCKED = -83,     /**< the card is blocked (reported lost, or deny-listed) */
+	MIC_ERR_CARD_TERMINATED = -84,  /**< the card is terminated, for good */
+	MIC_ERR_PIN_WRONG = -85,        /**< wrong PIN; the tries left come with it */
+	MIC_ERR_PIN_BLOCKED = -86,      /**< the PIN is blocked after too many wrong tries */
+	MIC_ERR_PAYER_NOT_BOUND = -87,  /**< no family member is bound in the payer's record */
+	MIC_ERR_PAYER_MAY_NOT_PAY = -88,/**< the family member is bound but may not pay from the account */
+	MIC_ERR_AMOUNT = -89,           /**< an amount that is zero, negative, or overflows the balance */
+	MIC_ERR_REFERENCE_REUSED = -90, /**< the transaction reference is the card's last, with other data */
 
 	/* Card status words (ISO/IEC 7816-4 clause 5.6), named for convenience.
 	 * Any other SW is MIC_RC_SW(sw). */

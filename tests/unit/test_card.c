@@ -605,12 +605,12 @@ test_verify_pin_wrong(void **state)
 	/* docs/card-profile.md section 8: twice wrong, then ask. */
 	expect(c, "0020008108 2665 4321 FFFF FFFF", "63C2");
 	assert_int_equal(mic_card_verify_pin(c->card, "654321", &tries),
-	    MIC_RC_SW(0x63C2));
+	    MIC_ERR_PIN_WRONG);
 	assert_int_equal(tries, 2);
 	assert_false(mic_card_pin_verified(c->card));
 	expect(c, "0020008108 2665 4321 FFFF FFFF", "63C1");
 	assert_int_equal(mic_card_verify_pin(c->card, "654321", &tries),
-	    MIC_RC_SW(0x63C1));
+	    MIC_ERR_PIN_WRONG);
 	assert_int_equal(tries, 1);
 	expect(c, "00200081", "63C1");
 	assert_int_equal(mic_card_verify_pin(c->card, NULL, &tries),
@@ -618,13 +618,13 @@ test_verify_pin_wrong(void **state)
 	assert_int_equal(tries, 1);
 	expect(c, "0020008108 2665 4321 FFFF FFFF", "63C0");
 	assert_int_equal(mic_card_verify_pin(c->card, "654321", &tries),
-	    MIC_RC_SW(0x63C0));
+	    MIC_ERR_PIN_BLOCKED);
 	assert_int_equal(tries, 0);
 	expect(c, "0020008108 2612 3456 FFFF FFFF", "6983");
 	assert_int_equal(mic_card_verify_pin(c->card, "123456", &tries),
-	    MIC_SW_AUTH_BLOCKED);
+	    MIC_ERR_PIN_BLOCKED);
 	assert_int_equal(tries, 0);
-	/* The transport PIN, or a card not active: the card did not say. */
+	/* 6985 from a card whose FCI said active: the card did not say why. */
 	expect(c, "0020008108 2612 3456 FFFF FFFF", "6985");
 	assert_int_equal(mic_card_verify_pin(c->card, "123456", &tries),
 	    MIC_SW_CONDITIONS);

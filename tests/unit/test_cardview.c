@@ -279,7 +279,8 @@ test_wrong_pin(void **state)
 	const char *what = NULL;
 
 	assert_int_equal(card_view_fetch(&f->v, f->c, CARD_PIN, 0, OTHER_PIN,
-	    &what), MIC_RC_SW(0x63C2));
+	    &what), MIC_ERR_PIN_WRONG);
+	assert_int_equal(f->v.tries, 2);
 	assert_string_equal(what, "verifying the PIN");
 }
 

@@ -53,6 +53,11 @@ static const struct {
 	RC(MIC_ERR_LIVE_CARD), RC(MIC_ERR_CANCELLED),
 	RC(MIC_ERR_RECEIPT_FORMAT), RC(MIC_ERR_RECEIPT_SIGNATURE),
 	RC(MIC_ERR_SETTLE_LINE), RC(MIC_ERR_CLONE), RC(MIC_ERR_COUNTER_GAP),
+	RC(MIC_ERR_INSUFFICIENT_BALANCE), RC(MIC_ERR_CARD_NOT_ACTIVE),
+	RC(MIC_ERR_CARD_BLOCKED), RC(MIC_ERR_CARD_TERMINATED),
+	RC(MIC_ERR_PIN_WRONG), RC(MIC_ERR_PIN_BLOCKED),
+	RC(MIC_ERR_PAYER_NOT_BOUND), RC(MIC_ERR_PAYER_MAY_NOT_PAY),
+	RC(MIC_ERR_AMOUNT), RC(MIC_ERR_REFERENCE_REUSED),
 }, sw_consts[] = {
 	RC(MIC_SW_WARN_UNCHANGED), RC(MIC_SW_WARN_CORRUPTED),
 	RC(MIC_SW_WARN_EOF), RC(MIC_SW_WARN_DEACTIVATED),
@@ -146,9 +151,9 @@ test_library_errors(void **state)
 	size_t i, j;
 
 	(void)state;
-	/* The table covers -1 .. -80 with no gap; the next is unknown. */
-	assert_int_equal(NELEM(lib_errors), 80);
-	assert_string_equal(mic_strerror((mic_rc)-81), "unknown error");
+	/* The table covers -1 .. -90 with no gap; the next is unknown. */
+	assert_int_equal(NELEM(lib_errors), 90);
+	assert_string_equal(mic_strerror((mic_rc)-91), "unknown error");
 	for (i = 0; i < NELEM(lib_errors); i++) {
 		const char *text = mic_strerror(lib_errors[i].rc);
 
@@ -182,7 +187,7 @@ test_library_error_texts(void **state)
 static void
 test_unknown(void **state)
 {
-	static const int bad[] = { -81, -82, -1000, -0xFFFF, INT_MIN, 1, 2,
+	static const int bad[] = { -91, -92, -1000, -0xFFFF, INT_MIN, 1, 2,
 	    0xFFFF, 0x20000, 0x20000 | 0x9000, INT_MAX, -0x10000,
 	    -(0x10000 | 0x6982) };
 	size_t i;

@@ -49,8 +49,10 @@ card_view_fetch(card_view *v, mic_card_t *card, card_access access,
 		*what = "verifying the PIN";
 		if (pin == NULL)
 			return MIC_ERR_INVALID_ARGUMENT;
-		if ((rc = mic_card_verify_pin(card, pin, &tries)) != MIC_OK)
+		if ((rc = mic_card_verify_pin(card, pin, &tries)) != MIC_OK) {
+			v->tries = tries;
 			return rc;
+		}
 	}
 	*what = "reading the card";
 	if ((rc = mic_card_read(card, access == CARD_PUBLIC ?

@@ -29,13 +29,15 @@ typedef struct card_view {
 	mic_member_t *member[MIC_FAMILY_RECORDS]; /* NULL: a free record */
 	mic_logrec_t *log[MIC_LOG_RECORDS];       /* newest first */
 	size_t nlog;
+	int tries;                       /* after a wrong PIN; -1 unknown */
 } card_view;
 
 /*
  * Fill @p v from @p card: EF.CARD; with CARD_PIN, VERIFY with @p pin
  * first; with CARD_PIN or CARD_TERMINAL, also EF.HOLDER, EF.INSURANCE,
  * EF.ACTIVATION, EF.ACCOUNT, every EF.FAMILY record and the EF.LOG records
- * written so far. @p *what names the step that failed.
+ * written so far. @p *what names the step that failed; after
+ * MIC_ERR_PIN_WRONG, v->tries holds the tries left.
  */
 mic_rc card_view_fetch(card_view *v, mic_card_t *card, card_access access,
     mic_role role, const char *pin, const char **what);

@@ -52,28 +52,6 @@ card_usage(FILE *f)
 	    "  Exit status 0 when authentic, 1 otherwise.\n");
 }
 
-/* The PIN from MIC_PIN or stdin, into @p pin; wiped by the caller. */
-static int
-get_pin(char *pin, size_t cap)
-{
-	const char *env = getenv("MIC_PIN");
-	size_t n;
-
-	if (env != NULL) {
-		if (strlen(env) >= cap)
-			return -1;
-		memcpy(pin, env, strlen(env) + 1);
-		return 0;
-	}
-	if (isatty(STDIN_FILENO))
-		fprintf(stderr, "PIN: ");
-	if (fgets(pin, (int)cap, stdin) == NULL)
-		return -1;
-	n = strcspn(pin, "\r\n");
-	pin[n] = '\0';
-	return 0;
-}
-
 /* The verdict line of a failed check: which of the two authentications,
  * which check, and the library's reason. */
 static int
@@ -268,7 +246,7 @@ cmd_card(int argc, char **argv)
 	if (with_pin) {
 		access = CARD_PIN;
 	}
-	if (with_pin && get_pin(pin, sizeof(pin)) != 0) {
+	if (with_pin && tool_get_pin(pin, sizeof(pin)) != 0) {
 		fprintf(stderr, "mic card: no PIN (set MIC_PIN or give it on stdin)\n");
 		goto wipe;
 	}
@@ -294,7 +272,11 @@ cmd_card(int argc, char **argv)
 	}
 	if ((rc = card_view_fetch(&v, card, access, mic_terminal_role(term),
 	    with_pin ? pin : NULL, &what)) != MIC_OK) {
-		tool_fail("card", what, rc);
+		if (rc == MIC_ERR_PIN_WRONG)
+			fprintf(stderr, "mic card: %s: wrong PIN, %d %s left\n",
+			    what, v.tries, v.tries == 1 ? "try" : "tries");
+		else
+			tool_fail("card", what, rc);
 		goto end;
 	}
 	if (json) {

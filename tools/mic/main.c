@@ -13,6 +13,9 @@ static const struct {
 	{ "card", cmd_card, "read a card as a point of sale does" },
 	{ "pki", cmd_pki, "test PKI, certificates and security objects (EF.SOD)" },
 	{ "perso", cmd_perso, "the card bureau's issuance line: personalize a batch" },
+	{ "pay", cmd_pay, "take a payment from a card, its receipt to the settlement file" },
+	{ "credit", cmd_credit, "the agency's allocation onto a card, with its receipt" },
+	{ "log", cmd_log, "a card's balance and transaction log" },
 	{ "receipt", cmd_receipt, "verify one card-signed receipt" },
 	{ "settle", cmd_settle, "verify settlement files: receipts, clone alarms, totals" },
 };

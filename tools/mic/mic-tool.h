@@ -18,10 +18,16 @@ int cmd_pki(int argc, char **argv);
 int cmd_perso(int argc, char **argv);
 int cmd_settle(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
+int cmd_pay(int argc, char **argv);
+int cmd_credit(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 /* Print "mic VERB: what: mic_strerror(rc)" to stderr; returns 1. */
 int tool_fail(const char *verb, const char *what, mic_rc rc);
 void tool_hex(FILE *f, const uint8_t *p, size_t n);
+/* The PIN from MIC_PIN or, when unset, one line of stdin (never argv);
+ * 0 read, -1 none. The caller wipes @p pin. */
+int tool_get_pin(char *pin, size_t cap);
 
 /* A mic_tx_trace_fn: each APDU on the wire to stderr, "=>" and "<=". */
 void tool_trace(void *arg, int dir, const uint8_t *buf, size_t len);

@@ -1,6 +1,8 @@
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "mic-tool.h"
@@ -69,4 +71,25 @@ tool_trace(void *arg, int dir, const uint8_t *buf, size_t len)
 	fprintf(stderr, "  %s ", dir == MIC_TRACE_CMD ? "=>" : "<=");
 	tool_hex(stderr, buf, len);
 	fprintf(stderr, "\n");
+}
+
+int
+tool_get_pin(char *pin, size_t cap)
+{
+	const char *env = getenv("MIC_PIN");
+	size_t n;
+
+	if (env != NULL) {
+		if (strlen(env) >= cap)
+			return -1;
+		memcpy(pin, env, strlen(env) + 1);
+		return 0;
+	}
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "PIN: ");
+	if (fgets(pin, (int)cap, stdin) == NULL)
+		return -1;
+	n = strcspn(pin, "\r\n");
+	pin[n] = '\0';
+	return 0;
 }

@@ -33,6 +33,10 @@
 
 /* Exit status of a payment whose outcome the card has not told yet. */
 #define EXIT_PENDING 3
+/* Exit statuses of a card that is not genuine: a counter treats a clone
+ * (the chip) and altered files (the data) differently, so it must tell. */
+#define EXIT_NOT_GENUINE_CHIP 4
+#define EXIT_NOT_GENUINE_DATA 5
 
 enum mode { MODE_PAY, MODE_CREDIT };
 
@@ -77,7 +81,10 @@ pay_usage(FILE *f, enum mode m)
 	    "what it did,\n"
 	    "  never a second %s. Exit status: 0 done, 1 refused or failed, 2 "
 	    "usage,\n"
-	    "  3 not finished (resume it).\n", m == MODE_PAY ? "debit" :
+	    "  3 not finished (resume it), 4 not genuine: the chip failed "
+	    "chip\n"
+	    "  authentication, 5 not genuine: the card's data failed passive\n"
+	    "  authentication (EF.SOD, EF.CERT).\n", m == MODE_PAY ? "debit" :
 	    "credit");
 }
 
@@ -237,11 +244,46 @@ struct outcome {
 	const mic_payment *p;
 	const mic_receipt_t *r;
 	char payer_name[128];
+	mic_card_check check;                /* a card not genuine: which */
 };
+
+/* Could the card or the host not finish talking, whatever the card is? A
+ * card pulled or a power cut during the checks says nothing about it. */
+static int
+no_answer(mic_rc rc)
+{
+	return rc == MIC_ERR_NOMEM || rc == MIC_ERR_INTERNAL ||
+	    rc == MIC_ERR_IO || rc == MIC_ERR_SM_CLOSED ||
+	    rc == MIC_ERR_CRYPTO || rc == MIC_ERR_RETRY_LIMIT ||
+	    (rc <= MIC_ERR_NO_SERVICE && rc >= MIC_ERR_TRANSACTION);
+}
+
+/* Which authentication a failed check belongs to: "chip" (the chip does
+ * not prove the certified key of its serial: a clone), "data" (the files
+ * are not what the issuer signed for this chip), or NULL (neither: the
+ * card could not be read, or did not finish answering). */
+static const char *
+not_genuine(mic_card_check check, mic_rc rc)
+{
+	if (no_answer(rc))
+		return NULL;
+	switch (check) {
+	case MIC_CHECK_CHIP_CERT:
+	case MIC_CHECK_CHIP_SERIAL:
+	case MIC_CHECK_CHIP_KEY:
+		return "chip";
+	case MIC_CHECK_SOD:
+	case MIC_CHECK_CARD_CERT:
+		return "data";
+	default:
+		return NULL;
+	}
+}
 
 static int
 report(const struct opts *o, const struct outcome *out)
 {
+	const char *forged = not_genuine(out->check, out->rc);
 	char ref[2 * MIC_RECEIPT_REF_LEN + 1] = "", a[48], b[48];
 	int paid = strcmp(out->result, "done") == 0;
 
@@ -280,6 +322,12 @@ report(const struct opts *o, const struct outcome *out)
 			json_object_set_new(j, "message",
 			    json_string(mic_strerror(out->rc)));
 		}
+		if (forged != NULL) {
+			json_object_set_new(j, "not_genuine",
+			    json_string(forged));
+			json_object_set_new(j, "check",
+			    json_string(mic_card_check_name(out->check)));
+		}
 		if (out->rc == MIC_ERR_PIN_WRONG)
 			json_object_set_new(j, "tries_left",
 			    json_integer(out->tries));
@@ -310,6 +358,13 @@ report(const struct opts *o, const struct outcome *out)
 			printf("NOT FINISHED: %s; present the card again and run "
 			    "'mic %s --resume'\n", mic_strerror(out->rc),
 			    o->mode == MODE_PAY ? "pay" : "credit");
+		} else if (forged != NULL) {
+			printf("REFUSED: card not genuine: %s: %s: %s (%s)\n",
+			    strcmp(forged, "chip") == 0 ?
+			    "chip authentication failed" :
+			    "its data failed passive authentication",
+			    mic_card_check_name(out->check),
+			    mic_strerror(out->rc), mic_strerror_name(out->rc));
 		} else if (out->rc == MIC_ERR_PIN_WRONG) {
 			printf("REFUSED: wrong PIN, %d %s left\n", out->tries,
 			    out->tries == 1 ? "try" : "tries");
@@ -318,6 +373,9 @@ report(const struct opts *o, const struct outcome *out)
 		}
 	}
 	fflush(stdout);
+	if (forged != NULL)
+		return strcmp(forged, "chip") == 0 ? EXIT_NOT_GENUINE_CHIP :
+		    EXIT_NOT_GENUINE_DATA;
 	return paid ? 0 : strcmp(out->result, "pending") == 0 ? EXIT_PENDING :
 	    1;
 }
@@ -517,13 +575,22 @@ run(struct opts *o)
 		ret = report(o, &out);
 		goto end;
 	}
-	/* Chip authentication: the chip proves its certified key, and the
-	 * terminal its role; everything after is in that channel. */
-	if ((rc = mic_card_authenticate(card, NULL, term, &check)) != MIC_OK) {
-		fprintf(stderr, "mic %s: card not genuine or not readable: "
-		    "chip authentication: %s: %s (%s)\n", o->verb,
-		    mic_card_check_name(check), mic_strerror(rc),
-		    mic_strerror_name(rc));
+	/* Genuine in chip and in data before the PIN: the chip proves its
+	 * certified key and the terminal its role, then every file, the
+	 * holder's too, is checked against EF.SOD inside that channel; all
+	 * that follows stays in it. */
+	if ((rc = mic_card_verify_terminal(card, NULL, term, &check)) !=
+	    MIC_OK) {
+		if (not_genuine(check, rc) == NULL) {
+			fprintf(stderr, "mic %s: the card could not be read: "
+			    "%s: %s (%s)\n", o->verb,
+			    mic_card_check_name(check), mic_strerror(rc),
+			    mic_strerror_name(rc));
+			goto end;
+		}
+		out.rc = rc;
+		out.check = check;
+		ret = report(o, &out);
 		goto end;
 	}
 	if ((rc = mic_card_read(card, MIC_READ_CARD | MIC_READ_HOLDER)) !=

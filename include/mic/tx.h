@@ -241,10 +241,11 @@ mic_tx_sm_state mic_tx_get_sm_state(const mic_tx_t *tx);
  * Does the reader have a PIN pad that libmic can use, i.e. does it list
  * FEATURE_VERIFY_PIN_DIRECT in its answer to CM_IOCTL_GET_FEATURE_REQUEST
  * (PC/SC part 10 v2.02.09, 2.2)? The list is asked once per mic_tx_t and
- * kept; a malformed list counts as no pad. 0 for a backend without
- * ops->control (mic_tx_new_inproc() has none), and after a transport error
- * (then the next call asks again). A PIN typed on the pad never passes
- * through the host; mic_card_verify_pin_pad() uses it.
+ * kept; a malformed list, or a reader that refuses the request, counts as
+ * no pad. 0 for a backend without ops->control (mic_tx_new_inproc() has
+ * none), and when the card was pulled or reset, or pcscd stopped, before
+ * the reader answered: then the next call asks again. A PIN typed on the
+ * pad never passes through the host; mic_card_verify_pin_pad() uses it.
  */
 int mic_tx_has_pinpad(mic_tx_t *tx);
 

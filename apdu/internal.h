@@ -69,6 +69,41 @@ void *mici_tx_io(struct mic_tx *tx, void (*close)(void *));
  */
 void mici_tx_sm_lose(struct mic_tx *tx);
 
+/*
+ * Find @p tag in a PC/SC part 10 feature list (the answer to
+ * CM_IOCTL_GET_FEATURE_REQUEST: tag, length 4, a big-endian control code,
+ * repeated) and store its code. Input is the reader driver's: hostile.
+ * MIC_ERR_NOT_FOUND: a well-formed list without the tag; MIC_ERR_RESPONSE:
+ * a malformed list (an entry cut short, a length other than 4).
+ */
+mic_rc mici_pcsc_feature_find(const uint8_t *buf, size_t len, uint8_t tag,
+    uint32_t *code);
+
+/* Largest PIN_VERIFY_STRUCTURE of mici_pinpad_verify_fmt2(). */
+#define MICI_PINPAD_PVS_MAX 32u
+
+/*
+ * A PIN_VERIFY_STRUCTURE (PC/SC part 10) for VERIFY 00 20 00 @p p2 with an
+ * ISO 9564-1 format 2 block of @p min_digits to @p max_digits digits typed
+ * on the reader's pad, @p timeout_s seconds to type (0: the reader's).
+ */
+mic_rc mici_pinpad_verify_fmt2(uint8_t p2, unsigned min_digits,
+    unsigned max_digits, uint8_t timeout_s, uint8_t *out, size_t cap,
+    size_t *len);
+
+/*
+ * Send a PIN_VERIFY_STRUCTURE to the reader's FEATURE_VERIFY_PIN_DIRECT
+ * in an implicit transaction; *sw is the card's status word, or the
+ * reader's own (6400 timeout, 6401 cancelled, 6403 PIN length wrong).
+ * The command is not wrapped by a secure messaging layer: the reader sends
+ * it in plain. MIC_ERR_UNSUPPORTED without a pad; MIC_ERR_SM_CLOSED when a
+ * channel was lost (as mic_tx_transmit() refuses then); MIC_ERR_RESPONSE
+ * for an answer that is not exactly a status word.
+ */
+struct mic_tx;
+mic_rc mici_tx_pinpad_verify(struct mic_tx *tx, const uint8_t *pvs,
+    size_t pvs_len, uint16_t *sw);
+
 /* The value of one hex digit, either case; -1 for anything else. */
 int mici_hexval(int c);
 

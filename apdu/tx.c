@@ -96,6 +96,9 @@ struct mic_tx {
 	int sm_lost;           /* a channel ended: refuse until set_sm */
 	uint8_t *sm_cbuf;      /* the protected command's data field */
 	uint8_t *sm_rbuf;      /* the protected response, collected */
+	int pad_known;         /* the reader's feature list was read */
+	int pad;               /* it lists FEATURE_VERIFY_PIN_DIRECT */
+	uint32_t pad_code;     /* that feature's control code */
 };
 
 /* One mic_tx_transmit() call. */
@@ -1001,4 +1004,92 @@ mic_tx_get_stats(const mic_tx_t *tx, mic_tx_stats *st)
 		return;
 	}
 	*st = tx->stats;
+}
+
+/* A feature list holds a few dozen 6-byte entries at most. */
+#define FEATURES_MAX 256u
+
+/*
+ * Errors that say nothing about the reader's features, only that it could
+ * not be asked now: not kept, so the next call asks again.
+ */
+static int
+transient(mic_rc rc)
+{
+	return rc == MIC_ERR_CARD_REMOVED || rc == MIC_ERR_CARD_RESET ||
+	    rc == MIC_ERR_NO_SERVICE || rc == MIC_ERR_NO_CARD ||
+	    rc == MIC_ERR_NOMEM || rc == MIC_ERR_SHARING_VIOLATION;
+}
+
+int
+mic_tx_has_pinpad(mic_tx_t *tx)
+{
+	uint8_t buf[FEATURES_MAX];
+	size_t n = sizeof(buf);
+	uint32_t code = 0;
+	mic_rc rc;
+
+	if (tx == NULL || tx->ops.control == NULL)
+		return 0;
+	if (tx->pad_known)
+		return tx->pad;
+	rc = tx->ops.control(tx->io, MIC_TX_CTL_GET_FEATURE_REQUEST, NULL, 0,
+	    buf, &n);
+	if (rc != MIC_OK) {
+		mici_debug("%s: GET_FEATURE_REQUEST: %d", __func__, (int)rc);
+		if (transient(rc))
+			return 0;
+		n = 0;   /* a reader that has no such request has no pad */
+	} else if (n > sizeof(buf)) {
+		mici_debug("%s: the backend overran the buffer", __func__);
+		return 0;
+	}
+	rc = mici_pcsc_feature_find(buf, n, MIC_TX_FEATURE_VERIFY_PIN_DIRECT,
+	    &code);
+	if (rc == MIC_ERR_RESPONSE)
+		mici_debug("%s: malformed feature list: no pad", __func__);
+	tx->pad_known = 1;
+	tx->pad = rc == MIC_OK;
+	tx->pad_code = code;
+
+	return tx->pad;
+}
+
+mic_rc
+mici_tx_pinpad_verify(mic_tx_t *tx, const uint8_t *pvs, size_t pvs_len,
+    uint16_t *sw)
+{
+	uint8_t rsp[8];
+	size_t n = sizeof(rsp);
+	mic_rc rc, end_rc;
+
+	if (tx == NULL || pvs == NULL || sw == NULL)
+		return MIC_ERR_INVALID_ARGUMENT;
+	if (!mic_tx_has_pinpad(tx))
+		return MIC_ERR_UNSUPPORTED;
+	/* As mic_tx_transmit(): after a lost channel, nothing goes out until
+	 * the caller decides. */
+	if (tx->sm_lost) {
+		mici_debug("%s: the secure channel was lost", __func__);
+		return MIC_ERR_SM_CLOSED;
+	}
+	if ((rc = mic_tx_begin(tx)) != MIC_OK)
+		return rc;
+	rc = tx->ops.control(tx->io, tx->pad_code, pvs, pvs_len, rsp, &n);
+	end_rc = mic_tx_end(tx);
+	if (rc != MIC_OK) {
+		mici_debug("%s: VERIFY_PIN_DIRECT: %d", __func__, (int)rc);
+		return rc;
+	}
+	tx->stats.apdus++;
+	tx->stats.bytes_out += pvs_len;
+	tx->stats.bytes_in += n;
+	/* The reader answers with the card's status word, or its own. */
+	if (n != 2) {
+		mici_debug("%s: %zu bytes, not a status word", __func__, n);
+		return MIC_ERR_RESPONSE;
+	}
+	*sw = mici_get_u16(rsp);
+
+	return end_rc;
 }

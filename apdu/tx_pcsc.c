@@ -355,7 +355,46 @@ pcsc_close(void *arg)
 	free(io);
 }
 
+/*
+ * SCardControl on the card's handle. No busy_since here: a PIN typed on
+ * the pad takes as long as the holder takes, which is no mute card.
+ */
+static mic_rc
+pcsc_control(void *arg, uint32_t code, const uint8_t *in, size_t in_len,
+    uint8_t *out, size_t *out_len)
+{
+	struct pcsc_io *io = arg;
+	DWORD n = 0, cap;
+	LONG rv;
+
+	/* Left for the next transmit, which re-selects (see pcsc_begin). */
+	if (io->reset_pending)
+		return MIC_ERR_CARD_RESET;
+	if (in_len > MAX_BUFFER_SIZE_EXTENDED)
+		return MIC_ERR_APDU_TOO_LONG;
+	cap = *out_len > MAX_BUFFER_SIZE_EXTENDED ? MAX_BUFFER_SIZE_EXTENDED :
+	    (DWORD)*out_len;
+	rv = SCardControl(io->card, (DWORD)code, in, (DWORD)in_len, out, cap,
+	    &n);
+	/* A driver without the request: no card question, no polling. */
+	if (rv == SCARD_E_UNSUPPORTED_FEATURE) {
+		mici_debug("%s: control code 0x%08lx not supported", __func__,
+		    (unsigned long)code);
+		return MIC_ERR_UNSUPPORTED;
+	}
+	if (rv != SCARD_S_SUCCESS)
+		return gone_or(io, pcsc_fail(__func__, "SCardControl", rv));
+	if (n > cap) {
+		mici_debug("%s: pcsc-lite returned %lu bytes > %lu", __func__,
+		    (unsigned long)n, (unsigned long)cap);
+		return MIC_ERR_RESPONSE;
+	}
+	*out_len = n;
+	return MIC_OK;
+}
+
 static const mic_tx_ops pcsc_ops = {
+	.control = pcsc_control,
 	.transmit = pcsc_transmit,
 	.reset = pcsc_reset,
 	.reconnect = pcsc_reconnect,

@@ -515,6 +515,21 @@ pin_rc(const mic_card_t *card, int with_pin, uint16_t sw)
 	return mic_sw_rc(sw);
 }
 
+/* VERIFY's status word, typed on the host or on the reader's pad. */
+static mic_rc
+verify_result(mic_card_t *card, int with_pin, uint16_t sw, int *tries_left)
+{
+	card->pin_verified = sw == SW_OK;
+	if ((sw & SW_TRIES_MASK) == SW_TRIES && tries_left != NULL)
+		*tries_left = sw & 0x0F;
+	else if (sw == SW_PIN_BLOCKED && tries_left != NULL)
+		*tries_left = 0;
+	if (sw == SW_OK)
+		return MIC_OK;
+	mici_debug("%s: SW %04X", __func__, sw);
+	return pin_rc(card, with_pin, sw);
+}
+
 mic_rc
 mici_state_rc(mic_state state)
 {
@@ -570,20 +585,55 @@ mic_card_verify_pin(mic_card_t *card, const char *pin, int *tries_left)
 		mici_debug("%s: transmit: %d", __func__, (int)rc);
 		goto fail;
 	}
-	card->pin_verified = sw == SW_OK;
-	if ((sw & SW_TRIES_MASK) == SW_TRIES && tries_left != NULL)
-		*tries_left = sw & 0x0F;
-	else if (sw == SW_PIN_BLOCKED && tries_left != NULL)
-		*tries_left = 0;
-	if ((rc = mic_sw_rc(sw)) != MIC_OK) {
-		mici_debug("%s: SW %04X", __func__, sw);
-		rc = pin_rc(card, pin != NULL, sw);
-	}
+	rc = verify_result(card, pin != NULL, sw, tries_left);
 fail:
 	mici_wipe(block, sizeof(block));
 	mici_wipe(rsp, n);
 
 	return rc;
+}
+
+/* What the pad says of itself (PC/SC part 10 2.5.2, the reader's SW). */
+#define SW_PAD_TIMEOUT 0x6400u
+#define SW_PAD_CANCELLED 0x6401u
+#define SW_PAD_LENGTH 0x6403u
+#define PAD_TIMEOUT_S 30u
+
+mic_rc
+mic_card_verify_pin_pad(mic_card_t *card, int *tries_left)
+{
+	uint8_t pvs[MICI_PINPAD_PVS_MAX];
+	size_t len = 0;
+	uint16_t sw = 0;
+	mic_rc rc;
+
+	if (tries_left != NULL)
+		*tries_left = -1;
+	if (card == NULL) {
+		mici_debug("%s: NULL card", __func__);
+		return MIC_ERR_INVALID_ARGUMENT;
+	}
+	if (!mic_tx_has_pinpad(card->tx)) {
+		mici_debug("%s: the reader has no PIN pad", __func__);
+		return MIC_ERR_UNSUPPORTED;
+	}
+	if ((rc = mici_pinpad_verify_fmt2(PIN_REF, MIC_PIN_MIN, MIC_PIN_MAX,
+	    PAD_TIMEOUT_S, pvs, sizeof(pvs), &len)) != MIC_OK)
+		return rc;
+	if ((rc = mici_tx_pinpad_verify(card->tx, pvs, len, &sw)) != MIC_OK) {
+		mici_debug("%s: %d", __func__, (int)rc);
+		return rc;
+	}
+	switch (sw) {
+	case SW_PAD_TIMEOUT:
+		return MIC_ERR_TIMEOUT;
+	case SW_PAD_CANCELLED:
+		return MIC_ERR_CANCELLED;
+	case SW_PAD_LENGTH:
+		return MIC_ERR_INVALID_ARGUMENT;
+	default:
+		return verify_result(card, 1, sw, tries_left);
+	}
 }
 
 int

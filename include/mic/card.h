@@ -283,7 +283,8 @@ mic_rc mic_card_authenticate(mic_card_t *card, const mic_trust_t *trust,
  * VERIFY the PIN (reference 81) with an ISO 9564-1 format 2 PIN block. The
  * APDU is flagged MIC_APDU_SENSITIVE, and the block is wiped after use. With
  * @p pin NULL, VERIFY without data asks whether the PIN is verified; it
- * costs no try.
+ * costs no try. On a reader with a PIN pad (mic_tx_has_pinpad()),
+ * mic_card_verify_pin_pad() keeps the PIN off the host altogether.
  * @param pin         6-12 decimal digits, or NULL to ask
  * @param tries_left  receives the tries left after 63Cx, 0 after 6983, and
  *                    -1 when the card did not say; may be NULL
@@ -303,6 +304,35 @@ mic_rc mic_card_authenticate(mic_card_t *card, const mic_trust_t *trust,
  * @retval MIC_SW_WRONG_DATA         the card found the PIN block malformed
  */
 mic_rc mic_card_verify_pin(mic_card_t *card, const char *pin, int *tries_left);
+
+/**
+ * VERIFY the PIN typed on the reader's PIN pad (PC/SC part 10
+ * FEATURE_VERIFY_PIN_DIRECT): the reader builds the format 2 block and
+ * sends the APDU itself, so the PIN never passes through the host, nor
+ * through the trace hook. The holder has 30 seconds; 6 to 12 digits.
+ *
+ * Inside a secure channel the reader's VERIFY goes in plain: the host's
+ * layer cannot protect what it never sees. The card profile allows that
+ * (VERIFY stays in clear, 3.6; a plain command leaves the channel open,
+ * 4.2), and the PIN verified this way counts for the session, DEBIT
+ * included. The channel stays as it was; after a lost channel
+ * (MIC_TX_SM_LOST) nothing is sent, as with every command.
+ * @param tries_left  as for mic_card_verify_pin()
+ * @retval MIC_OK                    verified
+ * @retval MIC_ERR_UNSUPPORTED       the reader has no pad (mic_tx_has_pinpad()
+ *                                   is 0): nothing sent; ask for the PIN
+ *                                   and call mic_card_verify_pin()
+ * @retval MIC_ERR_TIMEOUT           nobody typed in time (reader: 6400)
+ * @retval MIC_ERR_CANCELLED         the holder pressed Cancel (6401)
+ * @retval MIC_ERR_INVALID_ARGUMENT  NULL @p card, or the reader found the
+ *                                   PIN's length out of range (6403)
+ * @retval MIC_ERR_SM_CLOSED         a secure channel was lost earlier
+ * @retval MIC_ERR_RESPONSE          the reader's answer is not a status word
+ * plus the card's answers as for mic_card_verify_pin() with a PIN
+ * (MIC_ERR_PIN_WRONG, MIC_ERR_PIN_BLOCKED, the 6985 states, ...). The
+ * first three cost no try.
+ */
+mic_rc mic_card_verify_pin_pad(mic_card_t *card, int *tries_left);
 
 /** Did the last mic_card_verify_pin() succeed, with no reset or SELECT since? */
 int mic_card_pin_verified(const mic_card_t *card);

@@ -57,7 +57,23 @@ typedef struct mic_tx_ops {
 	/** Fill @p atr (up to 33 bytes); MIC_ERR_UNSUPPORTED if the backend has none. */
 	mic_rc (*atr)(void *io, uint8_t *atr, size_t *atr_len);
 	void (*close)(void *io);    /**< release the backend and free @p io */
+	/**
+	 * Optional: a reader control request (PC/SC SCardControl), for the
+	 * reader's own features such as a PIN pad (mic_tx_has_pinpad()).
+	 * @p code is a control code as pcsc-lite numbers them
+	 * (SCARD_CTL_CODE(n) = 0x42000000 + n), e.g.
+	 * MIC_TX_CTL_GET_FEATURE_REQUEST, or one the reader listed. Write at
+	 * most @p *out_len bytes into @p out and set @p *out_len. A backend
+	 * without a reader leaves it NULL: no PIN pad.
+	 */
+	mic_rc (*control)(void *io, uint32_t code, const uint8_t *in,
+	    size_t in_len, uint8_t *out, size_t *out_len);
 } mic_tx_ops;
+
+/** PC/SC part 10 CM_IOCTL_GET_FEATURE_REQUEST, SCARD_CTL_CODE(3400) in pcsc-lite. */
+#define MIC_TX_CTL_GET_FEATURE_REQUEST 0x42000D48u
+/** PC/SC part 10 feature tag of a PIN verified on the reader's pad. */
+#define MIC_TX_FEATURE_VERIFY_PIN_DIRECT 0x06u
 
 /** What the path to the card can carry. */
 typedef struct mic_tx_caps {
@@ -220,6 +236,18 @@ typedef enum mic_tx_sm_state {
 } mic_tx_sm_state;
 
 mic_tx_sm_state mic_tx_get_sm_state(const mic_tx_t *tx);
+
+/**
+ * Does the reader have a PIN pad that libmic can use, i.e. does it list
+ * FEATURE_VERIFY_PIN_DIRECT in its answer to CM_IOCTL_GET_FEATURE_REQUEST
+ * (PC/SC part 10 v2.02.09, 2.2)? The list is asked once per mic_tx_t and
+ * kept; a malformed list, or a reader that refuses the request, counts as
+ * no pad. 0 for a backend without ops->control (mic_tx_new_inproc() has
+ * none), and when the card was pulled or reset, or pcscd stopped, before
+ * the reader answered: then the next call asks again. A PIN typed on the
+ * pad never passes through the host; mic_card_verify_pin_pad() uses it.
+ */
+int mic_tx_has_pinpad(mic_tx_t *tx);
 
 /** Counters, for diagnostics and benchmarks. */
 typedef struct mic_tx_stats {

@@ -564,6 +564,40 @@ external_handle(void **state)
 	mic_reader_list_free(&r);
 }
 
+/*
+ * vpcd has no PIN pad: SCardControl's feature request through pcscd says
+ * so, mic_card_verify_pin_pad() sends nothing, and the connection carries
+ * on as before.
+ */
+static void
+no_pinpad(void **state)
+{
+	uint8_t rsp[256];
+	mic_card_t *card = NULL;
+	mic_tx_stats st;
+	mic_tx_t *tx;
+	uint64_t before;
+	size_t n = 0;
+	int tries = 7;
+
+	(void)state;
+	assert_int_equal(stack_start("pinpad", 36190, "--readers 1 --cards 1"), 0);
+	tx = open_card(NULL);
+	assert_int_equal(mic_card_open(&card, tx), MIC_OK);
+	assert_false(mic_tx_has_pinpad(tx));
+	mic_tx_get_stats(tx, &st);
+	before = st.apdus;
+	assert_int_equal(mic_card_verify_pin_pad(card, &tries),
+	    MIC_ERR_UNSUPPORTED);
+	assert_int_equal(tries, -1);
+	mic_tx_get_stats(tx, &st);
+	assert_int_equal(st.apdus, before);
+	assert_int_equal(read_sfi(tx, 1, 0, 256, rsp, sizeof(rsp), &n), MIC_OK);
+	assert_true(n > 2);
+	mic_card_free(&card);
+	mic_tx_free(&tx);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void **);
@@ -577,6 +611,7 @@ static const struct {
 	{ "noservice", no_service },
 	{ "sharing", sharing_and_names },
 	{ "external", external_handle },
+	{ "pinpad", no_pinpad },
 };
 
 int

@@ -24,6 +24,7 @@
 #include <mic/scp.h>
 #include <mic/tx.h>
 
+#include "internal.h"
 #include "vcard.h"
 #include "chipfactory.h"
 #include "test_vcard_util.h"
@@ -63,6 +64,12 @@ struct sess {
 	mic_card_t *card;
 	int pull_debit;
 	unsigned sent;     /* DEBITs and CREDITs the card got */
+	unsigned apdus;    /* every APDU the card got */
+	/* A PIN pad reader (sess_open_pad): what the holder types, or the
+	 * reader's own answer (pad_sw) without the card. */
+	const char *typed;
+	uint16_t pad_sw;
+	unsigned pad_calls;
 };
 
 static mic_rc
@@ -74,6 +81,7 @@ sess_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 
 	if (cmd_len > 2 && (cmd[1] == 0x54 || cmd[1] == 0x52))
 		s->sent++;
+	s->apdus++;
 	rc = vc_card_transmit(s->vc, cmd, cmd_len, rsp, rsp_len);
 	if (rc == MIC_OK && s->pull_debit && cmd_len > 2 && cmd[1] == 0x54) {
 		vc_card_power_off(s->vc);
@@ -81,6 +89,93 @@ sess_transmit(void *arg, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	}
 	return rc;
 }
+
+#define PAD_CODE 0x42330012u
+
+/* Set the @p nbits-bit field at bit @p bit (from the MSB of buf[0]). */
+static void
+put_bits(uint8_t *buf, unsigned bit, unsigned nbits, unsigned v)
+{
+	for (unsigned i = 0; i < nbits; i++) {
+		unsigned b = bit + i, on = v >> (nbits - 1 - i) & 1;
+		uint8_t m = (uint8_t)(0x80u >> (b % 8));
+
+		buf[b / 8] = on ? (uint8_t)(buf[b / 8] | m) :
+		    (uint8_t)(buf[b / 8] & ~m);
+	}
+}
+
+/*
+ * The reader: it lists FEATURE_VERIFY_PIN_DIRECT, and for it does what a
+ * CCID reader does with the PIN_VERIFY_STRUCTURE: the typed digits go into
+ * the APDU where bmFormatString says (bit units, BCD), their count where
+ * bmPINLengthFormat and bmPINBlockString say, and the APDU to the card.
+ */
+static mic_rc
+sess_control(void *arg, uint32_t code, const uint8_t *in, size_t in_len,
+    uint8_t *out, size_t *out_len)
+{
+	static const uint8_t features[] = {
+		0x01, 0x04, 0x42, 0x33, 0x00, 0x10,
+		0x06, 0x04, 0x42, 0x33, 0x00, 0x12,
+	};
+	struct sess *s = arg;
+	uint8_t apdu[64], rsp[MIC_APDU_RSP_MAX];
+	size_t n, rlen = sizeof(rsp), digits;
+	unsigned pos, lpos, lbits;
+	mic_rc rc;
+
+	if (code == MIC_TX_CTL_GET_FEATURE_REQUEST) {
+		memcpy(out, features, sizeof(features));
+		*out_len = sizeof(features);
+		return MIC_OK;
+	}
+	assert_int_equal(code, PAD_CODE);
+	s->pad_calls++;
+	if (s->pad_sw != 0) {
+		out[0] = (uint8_t)(s->pad_sw >> 8);
+		out[1] = (uint8_t)s->pad_sw;
+		*out_len = 2;
+		return MIC_OK;
+	}
+	assert_true(in_len > 19);
+	n = (size_t)in[15] | (size_t)in[16] << 8;
+	assert_int_equal(in[17] | in[18], 0);
+	assert_int_equal(n, in_len - 19);
+	assert_true(n <= sizeof(apdu));
+	memcpy(apdu, in + 19, n);
+	assert_int_equal(in[2] & 0x83, 0x01);   /* bits, BCD */
+	assert_int_equal(in[4] & 0x10, 0x00);   /* bits */
+	pos = (in[2] >> 3 & 0x0F) + 40;         /* after CLA INS P1 P2 Lc */
+	lpos = (in[4] & 0x0F) + 40;
+	lbits = in[3] >> 4;
+	digits = strlen(s->typed);
+	put_bits(apdu, lpos, lbits, (unsigned)digits);
+	for (size_t i = 0; i < digits; i++)
+		put_bits(apdu, pos + 4 * (unsigned)i, 4,
+		    (unsigned)(s->typed[i] - '0'));
+	s->apdus++;
+	rc = vc_card_transmit(s->vc, apdu, n, rsp, &rlen);
+	mici_wipe(apdu, sizeof(apdu));
+	if (rc != MIC_OK)
+		return rc;
+	assert_true(rlen >= 2);
+	memcpy(out, rsp + rlen - 2, 2);
+	*out_len = 2;
+	return MIC_OK;
+}
+
+static void
+sess_nop_close(void *io)
+{
+	(void)io;
+}
+
+static const mic_tx_ops pad_ops = {
+	.transmit = sess_transmit,
+	.close = sess_nop_close,
+	.control = sess_control,
+};
 
 static mic_application_t *
 load_app(void)
@@ -213,6 +308,22 @@ sess_open(struct sess *s, vc_card *vc, const mic_terminal_t *term)
 	s->vc = vc;
 	vc_card_reset(vc);
 	assert_int_equal(mic_tx_new_inproc(&s->tx, sess_transmit, s), MIC_OK);
+	assert_int_equal(mic_card_open(&s->card, s->tx), MIC_OK);
+	if (term != NULL)
+		assert_int_equal(mic_card_authenticate(s->card, NULL, term,
+		    &check), MIC_OK);
+}
+
+/* As sess_open(), through a PIN pad reader. */
+static void
+sess_open_pad(struct sess *s, vc_card *vc, const mic_terminal_t *term)
+{
+	mic_card_check check;
+
+	memset(s, 0, sizeof(*s));
+	s->vc = vc;
+	vc_card_reset(vc);
+	assert_int_equal(mic_tx_new(&s->tx, &pad_ops, s), MIC_OK);
 	assert_int_equal(mic_card_open(&s->card, s->tx), MIC_OK);
 	if (term != NULL)
 		assert_int_equal(mic_card_authenticate(s->card, NULL, term,
@@ -566,6 +677,98 @@ test_invalid(void **state)
 	assert_int_equal(mic_payment_encode(&p, d), MIC_ERR_INVALID_ARGUMENT);
 }
 
+/*
+ * The PIN on the reader's pad, inside the hospital's SCP11a channel: the
+ * reader sends VERIFY in plain, the channel stays, and the PIN counts for
+ * the DEBIT. Every answer of the card and of the reader has its mic_rc.
+ */
+static void
+test_pinpad(void **state)
+{
+	vc_card *vc = active_card();
+	mic_receipt_t *r = NULL;
+	struct sess s;
+	mic_payment p;
+	unsigned apdus;
+	int tries;
+
+	(void)state;
+	/* No pad: nothing sent, the caller asks for the PIN itself. */
+	sess_open(&s, vc, F->hospital);
+	assert_false(mic_tx_has_pinpad(s.tx));
+	apdus = s.apdus;
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_UNSUPPORTED);
+	assert_int_equal(tries, -1);
+	assert_int_equal(s.apdus, apdus);
+	sess_close(&s);
+
+	sess_open_pad(&s, vc, F->hospital);
+	assert_true(mic_tx_has_pinpad(s.tx));
+	assert_int_equal(mic_tx_get_sm_state(s.tx), MIC_TX_SM_ON);
+	/* The reader's own answers: the card never saw a VERIFY. */
+	apdus = s.apdus;
+	s.pad_sw = 0x6400;
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_TIMEOUT);
+	assert_int_equal(tries, -1);
+	s.pad_sw = 0x6401;
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_CANCELLED);
+	s.pad_sw = 0x6403;
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_INVALID_ARGUMENT);
+	assert_int_equal(s.apdus, apdus);
+	assert_int_equal(s.pad_calls, 3);
+	s.pad_sw = 0;
+	/* The card's: a wrong PIN, then the right one. */
+	s.typed = "654321";
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_PIN_WRONG);
+	assert_int_equal(tries, 2);
+	assert_false(mic_card_pin_verified(s.card));
+	s.typed = HOLDER_PIN;
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries), MIC_OK);
+	assert_true(mic_card_pin_verified(s.card));
+	assert_int_equal(mic_tx_get_sm_state(s.tx), MIC_TX_SM_ON);
+	/* The card resets the counter to 3: asked without a PIN, 9000. */
+	assert_int_equal(mic_card_verify_pin(s.card, NULL, &tries), MIC_OK);
+	/* The PIN from the pad and the protected DEBIT, in one session. */
+	assert_int_equal(mic_payment_init(&p, s.card, 700, 0, TERM, REF1,
+	    WHEN), MIC_OK);
+	assert_int_equal(mic_card_pay(s.card, &p, &r), MIC_OK);
+	assert_int_equal(mic_receipt_amount(r), 700);
+	assert_int_equal(mic_receipt_balance(r), START_BALANCE - 700);
+	mic_receipt_free(&r);
+	/* A lost channel: nothing goes out, not even through the pad. */
+	mici_tx_sm_lose(s.tx);
+	apdus = s.pad_calls;
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_SM_CLOSED);
+	assert_int_equal(s.pad_calls, apdus);
+	sess_close(&s);
+
+	/* Three wrong PINs block it; then 6983. */
+	sess_open_pad(&s, vc, NULL);
+	s.typed = "111111";
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_PIN_WRONG);
+	assert_int_equal(tries, 2);
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_PIN_WRONG);
+	assert_int_equal(tries, 1);
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_PIN_BLOCKED);
+	assert_int_equal(tries, 0);
+	s.typed = HOLDER_PIN;
+	assert_int_equal(mic_card_verify_pin_pad(s.card, &tries),
+	    MIC_ERR_PIN_BLOCKED);
+	assert_int_equal(tries, 0);
+	assert_false(mic_card_pin_verified(s.card));
+	sess_close(&s);
+	vc_card_free(&vc);
+}
+
 int
 main(void)
 {
@@ -576,6 +779,7 @@ main(void)
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_credit),
+		cmocka_unit_test(test_pinpad),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -155,6 +155,16 @@ check "wrong PIN --json: code" test "$(jget 'd["error"]' <<<"$out")" = MIC_ERR_P
 out=$(env -u MIC_PIN "$mic" pay -r "$reader1" --terminal "$tmp/pos" --settle "$day" \
 	--id POS00042 --amount 0.01 <<<"123456" 2>&1); rc=$?
 check "PIN from stdin: paid ($out)" test "$rc" -eq 0
+# The reader's PIN pad: vpcd has none, so --pinpad is refused before any
+# VERIFY or DEBIT and no PIN is read from the environment or stdin.
+out=$(MIC_PIN=123456 "$mic" pay -r "$reader1" --terminal "$tmp/pos" --settle "$day" \
+	--id POS00042 --amount 0.01 --pinpad 2>&1 </dev/null); rc=$?
+check "--pinpad without a pad: exit 1 ($rc)" test "$rc" -eq 1
+check "--pinpad without a pad: said" contains "$out" "the reader has no PIN pad"
+check "--pinpad without a pad: nothing pending" test ! -e "$day.pending"
+out=$("$mic" credit -r "$reader1" --terminal "$tmp/pos" --settle "$day" \
+	--id POS00042 --amount 1 --pinpad 2>&1); rc=$?
+check "credit --pinpad: usage (exit 2)" test "$rc" -eq 2
 out=$("$mic" log -r "$reader1" --terminal "$tmp/pos"); rc=$?
 echo "$out"
 check "log: exit 0" test "$rc" -eq 0

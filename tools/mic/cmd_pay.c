@@ -46,6 +46,7 @@ struct opts {
 	const char *ref_hex;
 	int64_t amount;
 	int have_amount, resume, json;
+	int pinpad;                  /* the PIN on the reader's pad */
 	unsigned payer;
 };
 
@@ -55,9 +56,9 @@ pay_usage(FILE *f, enum mode m)
 	if (m == MODE_PAY)
 		fprintf(f, "usage: mic pay --terminal DIR --id TERMID --settle FILE "
 		    "--amount YUAN [--payer N]\n"
-		    "               [--ref HEX] [-r READER] [--json]\n"
+		    "               [--ref HEX] [--pinpad] [-r READER] [--json]\n"
 		    "       mic pay --terminal DIR --settle FILE --resume[=REF] "
-		    "[-r READER] [--json]\n");
+		    "[--pinpad] [-r READER] [--json]\n");
 	else
 		fprintf(f, "usage: mic credit --terminal DIR --id TERMID --settle "
 		    "FILE --amount YUAN [--ref HEX]\n"
@@ -71,7 +72,9 @@ pay_usage(FILE *f, enum mode m)
 	if (m == MODE_PAY)
 		fprintf(f, "  --payer N: 0 the holder (default), or the family "
 		    "member bound in EF.FAMILY record N.\n"
-		    "  The PIN comes from MIC_PIN or one line of standard input.\n");
+		    "  The PIN comes from MIC_PIN or one line of standard input;\n"
+		    "  --pinpad: the holder types it on the reader's PIN pad (PC/SC\n"
+		    "  part 10), and it never passes through this host.\n");
 	fprintf(f, "  The receipt is verified and appended to FILE (fsync'd) "
 	    "before the result.\n"
 	    "  Until the card answers, the operation waits in FILE.pending:\n"
@@ -430,6 +433,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "ref", required_argument, NULL, 'R' },
 		{ "resume", optional_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "pinpad", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -445,6 +449,14 @@ parse(int argc, char **argv, struct opts *o)
 		case 's': o->settle = optarg; break;
 		case 'R': o->ref_hex = optarg; break;
 		case 'j': o->json = 1; break;
+		case 'P':
+			if (o->mode != MODE_PAY) {
+				fprintf(stderr, "mic %s: --pinpad: a credit "
+				    "takes no PIN\n", o->verb);
+				return EXIT_USAGE;
+			}
+			o->pinpad = 1;
+			break;
 		case 'u':
 			o->resume = 1;
 			o->resume_ref = optarg;
@@ -554,7 +566,8 @@ run(struct opts *o)
 	}
 	if ((term = tool_terminal_load(o->verb, o->term_dir)) == NULL)
 		goto out;
-	if (o->mode == MODE_PAY && tool_get_pin(pin, sizeof(pin)) != 0) {
+	if (o->mode == MODE_PAY && !o->pinpad &&
+	    tool_get_pin(pin, sizeof(pin)) != 0) {
 		fprintf(stderr, "mic %s: no PIN (set MIC_PIN or give it on "
 		    "stdin)\n", o->verb);
 		goto out;
@@ -627,8 +640,18 @@ run(struct opts *o)
 			    "family member %u", (unsigned)p.payer);
 		mic_member_free(&m);
 	}
-	if (o->mode == MODE_PAY &&
-	    (rc = mic_card_verify_pin(card, pin, &out.tries)) != MIC_OK) {
+	if (o->mode == MODE_PAY && o->pinpad &&
+	    (rc = mic_card_verify_pin_pad(card, &out.tries)) ==
+	    MIC_ERR_UNSUPPORTED) {
+		fprintf(stderr, "mic %s: the reader has no PIN pad (PC/SC part "
+		    "10 FEATURE_VERIFY_PIN_DIRECT): run without --pinpad and "
+		    "give the PIN through MIC_PIN or standard input\n",
+		    o->verb);
+		goto end;
+	}
+	if (o->mode == MODE_PAY && !o->pinpad)
+		rc = mic_card_verify_pin(card, pin, &out.tries);
+	if (o->mode == MODE_PAY && rc != MIC_OK) {
 		out.rc = rc;
 		refusal_balance(card, &out);
 		ret = report(o, &out);

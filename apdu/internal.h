@@ -25,6 +25,13 @@ void mici_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** Is MIC_DEBUG set? */
 int mici_debug_enabled(void);
 
+/**
+ * A reason in words for the caller's @p why buffer of @p cap bytes
+ * (truncated to fit); nothing when @p why is NULL or @p cap is 0.
+ */
+void mici_why(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static inline uint16_t mici_get_u16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static inline void mici_put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static inline uint32_t mici_get_u32(const uint8_t *p)

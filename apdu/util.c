@@ -34,6 +34,18 @@ mici_debug(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void
+mici_why(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || cap == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, cap, fmt, ap);
+	va_end(ap);
+}
+
 int
 mici_hexval(int c)
 {

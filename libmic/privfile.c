@@ -16,45 +16,30 @@
 
 #include <mic/journal.h>
 
+#include "internal.h"
 #include "mici.h"
-
-static void
-say(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-}
 
 /* Is the file @p st describes (at @p path) one we may trust with secrets? */
 static mic_rc
 check_stat(const char *path, const struct stat *st, char *why, size_t cap)
 {
 	if (S_ISLNK(st->st_mode)) {
-		say(why, cap, "%s is a symbolic link; refusing to follow it "
+		mici_why(why, cap, "%s is a symbolic link; refusing to follow it "
 		    "for a file of personal data or secrets", path);
 		return MIC_ERR_KEY_PERMISSIONS;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		say(why, cap, "%s is not a regular file", path);
+		mici_why(why, cap, "%s is not a regular file", path);
 		return MIC_ERR_KEY_PERMISSIONS;
 	}
 	if (st->st_uid != geteuid()) {
-		say(why, cap, "%s belongs to user %ld, not to this user (%ld); "
+		mici_why(why, cap, "%s belongs to user %ld, not to this user (%ld); "
 		    "refusing a file of personal data or secrets another user "
 		    "controls", path, (long)st->st_uid, (long)geteuid());
 		return MIC_ERR_KEY_PERMISSIONS;
 	}
 	if ((st->st_mode & 077) != 0) {
-		say(why, cap, "%s has mode %04lo: group or others may use it; "
+		mici_why(why, cap, "%s has mode %04lo: group or others may use it; "
 		    "it holds personal data or secrets (chmod 600 it, after "
 		    "checking nobody changed it)", path,
 		    (long)(st->st_mode & 07777));
@@ -75,7 +60,7 @@ mic_private_file_check(const char *path, char *why, size_t cap)
 	if (lstat(path, &st) != 0) {
 		if (errno == ENOENT)
 			return MIC_ERR_NOT_FOUND;
-		say(why, cap, "%s: %s", path, strerror(errno));
+		mici_why(why, cap, "%s: %s", path, strerror(errno));
 		return MIC_ERR_IO;
 	}
 	return check_stat(path, &st, why, cap);
@@ -105,11 +90,11 @@ mic_private_file_open(const char *path, unsigned flags, int *fdp, char *why,
 	if ((fd = open(path, oflags, 0600)) < 0) {
 		err = errno;
 		if (err == ELOOP) {
-			say(why, cap, "%s is a symbolic link; refusing to follow "
+			mici_why(why, cap, "%s is a symbolic link; refusing to follow "
 			    "it for a file of personal data or secrets", path);
 			return MIC_ERR_KEY_PERMISSIONS;
 		}
-		say(why, cap, "%s: %s%s", path, strerror(err),
+		mici_why(why, cap, "%s: %s%s", path, strerror(err),
 		    err == EEXIST ? " (refusing to overwrite it)" : "");
 		errno = err;
 		return err == EEXIST ? MIC_ERR_EXISTS : err == ENOENT &&
@@ -119,7 +104,7 @@ mic_private_file_open(const char *path, unsigned flags, int *fdp, char *why,
 	if (fstat(fd, &st) != 0) {
 		err = errno;
 		close(fd);
-		say(why, cap, "%s: %s", path, strerror(err));
+		mici_why(why, cap, "%s: %s", path, strerror(err));
 		return MIC_ERR_IO;
 	}
 	if ((rc = check_stat(path, &st, why, cap)) != MIC_OK) {

@@ -36,22 +36,6 @@ struct mic_settle {
 	size_t line;
 };
 
-static void
-say(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-}
-
 static char *
 hex(const uint8_t *p, size_t n)
 {
@@ -217,7 +201,7 @@ mic_settle_append(const char *path, const mic_receipt_t *r,
 	if (path == NULL || r == NULL || cert == NULL)
 		return MIC_ERR_INVALID_ARGUMENT;
 	if ((n = der_len(cert, cert_len)) == 0 || n > MIC_CERT_MAX) {
-		say(why, cap, "the card certificate is not one DER "
+		mici_why(why, cap, "the card certificate is not one DER "
 		    "certificate");
 		return MIC_ERR_CERT_FORMAT;
 	}
@@ -227,17 +211,17 @@ mic_settle_append(const char *path, const mic_receipt_t *r,
 	if ((rc = mic_private_file_open(path, 0, &fd, why, cap)) != MIC_OK)
 		goto fail;
 	if ((rc = ends_clean(path, fd, &clean)) != MIC_OK) {
-		say(why, cap, "%s: %s", path, strerror(errno));
+		mici_why(why, cap, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if ((!clean && (rc = write_all(fd, "\n", 1)) != MIC_OK) ||
 	    (rc = write_all(fd, line, strlen(line))) != MIC_OK ||
 	    (rc = write_all(fd, "\n", 1)) != MIC_OK) {
-		say(why, cap, "%s: %s", path, strerror(errno));
+		mici_why(why, cap, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (fsync(fd) != 0 || (fresh && sync_dir(path) != MIC_OK)) {
-		say(why, cap, "%s: fsync: %s", path, strerror(errno));
+		mici_why(why, cap, "%s: fsync: %s", path, strerror(errno));
 		rc = MIC_ERR_IO;
 		goto fail;
 	}
@@ -256,11 +240,11 @@ member(json_t *o, const char *key, size_t *len, char *why, size_t cap)
 	json_t *v = json_object_get(o, key);
 
 	if (v == NULL) {
-		say(why, cap, "field \"%s\" is missing", key);
+		mici_why(why, cap, "field \"%s\" is missing", key);
 		return NULL;
 	}
 	if (!json_is_string(v)) {
-		say(why, cap, "field \"%s\" is not a string", key);
+		mici_why(why, cap, "field \"%s\" is not a string", key);
 		return NULL;
 	}
 	*len = json_string_length(v);
@@ -280,7 +264,7 @@ parse_obj(json_t *o, mic_receipt_t **r, uint8_t *cert, size_t cap,
 	mic_rc rc;
 
 	if (!json_is_object(o)) {
-		say(why, why_cap, "not a JSON object");
+		mici_why(why, why_cap, "not a JSON object");
 		return MIC_ERR_SETTLE_LINE;
 	}
 	json_object_foreach(o, key, v) {
@@ -290,14 +274,14 @@ parse_obj(json_t *o, mic_receipt_t **r, uint8_t *cert, size_t cap,
 			if (strcmp(key, known[i]) == 0)
 				break;
 		if (i == sizeof(known) / sizeof(known[0])) {
-			say(why, why_cap, "unknown field \"%.40s\"", key);
+			mici_why(why, why_cap, "unknown field \"%.40s\"", key);
 			return MIC_ERR_SETTLE_LINE;
 		}
 	}
 	v = json_object_get(o, "v");
 	if (v == NULL || !json_is_integer(v) ||
 	    json_integer_value(v) != FORMAT_VERSION) {
-		say(why, why_cap, "field \"v\" is missing or not 1");
+		mici_why(why, why_cap, "field \"v\" is missing or not 1");
 		return MIC_ERR_SETTLE_LINE;
 	}
 	if ((card = member(o, "card", &card_len, why, why_cap)) == NULL ||
@@ -306,7 +290,7 @@ parse_obj(json_t *o, mic_receipt_t **r, uint8_t *cert, size_t cap,
 	if ((s = member(o, "receipt", &n, why, why_cap)) == NULL)
 		return MIC_ERR_SETTLE_LINE;
 	if (unhex(s, n, enc, sizeof(enc), &enc_len) < 0) {
-		say(why, why_cap, "field \"receipt\" is not lower-case hex of "
+		mici_why(why, why_cap, "field \"receipt\" is not lower-case hex of "
 		    "at most %d bytes", MIC_RECEIPT_MAX);
 		return MIC_ERR_SETTLE_LINE;
 	}
@@ -314,12 +298,12 @@ parse_obj(json_t *o, mic_receipt_t **r, uint8_t *cert, size_t cap,
 		return MIC_ERR_SETTLE_LINE;
 	if (unhex(s, n, cert, cap, cert_len) < 0 ||
 	    der_len(cert, *cert_len) != *cert_len) {
-		say(why, why_cap, "field \"cert\" is not lower-case hex of one "
+		mici_why(why, why_cap, "field \"cert\" is not lower-case hex of one "
 		    "DER certificate");
 		return MIC_ERR_SETTLE_LINE;
 	}
 	if ((rc = mic_receipt_decode(r, enc, enc_len)) != MIC_OK) {
-		say(why, why_cap, "field \"receipt\": %s", mic_strerror(rc));
+		mici_why(why, why_cap, "field \"receipt\": %s", mic_strerror(rc));
 		return rc;
 	}
 	/* The readable copies must say what the signed receipt says. */
@@ -327,7 +311,7 @@ parse_obj(json_t *o, mic_receipt_t **r, uint8_t *cert, size_t cap,
 	    memcmp(card, mic_receipt_card_id(*r), card_len) != 0 ||
 	    term_len != strlen(mic_receipt_terminal(*r)) ||
 	    memcmp(term, mic_receipt_terminal(*r), term_len) != 0) {
-		say(why, why_cap, "field \"card\" or \"terminal\" differs from "
+		mici_why(why, why_cap, "field \"card\" or \"terminal\" differs from "
 		    "the receipt's");
 		mic_receipt_free(r);
 		return MIC_ERR_SETTLE_LINE;
@@ -352,12 +336,12 @@ mic_settle_parse_line(const char *line, size_t len, mic_receipt_t **r,
 		return MIC_ERR_INVALID_ARGUMENT;
 	*cert_len = 0;
 	if (len > MIC_SETTLE_LINE_MAX) {
-		say(why, why_cap, "longer than %d bytes", MIC_SETTLE_LINE_MAX);
+		mici_why(why, why_cap, "longer than %d bytes", MIC_SETTLE_LINE_MAX);
 		return MIC_ERR_SETTLE_LINE;
 	}
 	if ((o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
-		say(why, why_cap, "not JSON: %s", jerr.text);
+		mici_why(why, why_cap, "not JSON: %s", jerr.text);
 		return MIC_ERR_SETTLE_LINE;
 	}
 	rc = parse_obj(o, r, cert, cap, cert_len, why, why_cap);
@@ -407,7 +391,7 @@ mic_settle_next(mic_settle_t *s, mic_receipt_t **r, uint8_t *cert,
 	else {
 		/* The last line of a file torn mid-append. */
 		if (why != NULL && why_cap > 0)
-			say(why, why_cap, "no newline at the end: a line "
+			mici_why(why, why_cap, "no newline at the end: a line "
 			    "torn while it was written");
 		return MIC_ERR_SETTLE_LINE;
 	}

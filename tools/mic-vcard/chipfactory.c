@@ -16,6 +16,7 @@
 #include <mic/pki.h>
 
 #include "chipfactory.h"
+#include "internal.h"
 
 struct vcf_factory {
 	pthread_mutex_t lock;        /* around the issuer's key */
@@ -25,21 +26,6 @@ struct vcf_factory {
 	uint8_t root[MIC_CERT_MAX];
 	size_t root_len;
 };
-
-static void why_set(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-why_set(char *why, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-}
 
 /* The DER of the certificate in the PEM file DIR/REL. */
 static int
@@ -74,23 +60,23 @@ vcf_new(vcf_factory **out, const char *pki, char *why, size_t cap)
 
 	*out = NULL;
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
-		why_set(why, cap, "out of memory");
+		mici_why(why, cap, "out of memory");
 		return -1;
 	}
 	if (pthread_mutex_init(&f->lock, NULL) != 0) {
 		free(f);
-		why_set(why, cap, "out of memory");
+		mici_why(why, cap, "out of memory");
 		return -1;
 	}
 	if (pem_der(pki, "trust/roots/root.pem", f->root, sizeof(f->root),
 	    &f->root_len) != 0) {
-		why_set(why, cap, "%s/trust/roots/root.pem: no root "
+		mici_why(why, cap, "%s/trust/roots/root.pem: no root "
 		    "certificate (make DIR with 'mic pki init')", pki);
 		goto fail;
 	}
 	if ((rc = mic_pki_load(pki, MIC_CERT_CARD_ISSUER, NULL, NULL, NULL,
 	    NULL, &f->ci_kp, f->ci, sizeof(f->ci), &f->ci_len)) != MIC_OK) {
-		why_set(why, cap, "%s: the card-certificate issuer: %s", pki,
+		mici_why(why, cap, "%s: the card-certificate issuer: %s", pki,
 		    mic_strerror(rc));
 		goto fail;
 	}
@@ -155,12 +141,12 @@ vcf_card(vcf_factory *f, vc_card *card, uint8_t pub_out[65], char *why,
 	mic_rc rc;
 
 	if ((rc = vc_card_factory_key(card, pub)) != MIC_OK) {
-		why_set(why, cap, "the card did not generate its key: %s",
+		mici_why(why, cap, "the card did not generate its key: %s",
 		    mic_strerror(rc));
 		return -1;
 	}
 	if (point_spki(pub, spki, sizeof(spki), &slen) != 0) {
-		why_set(why, cap, "PK.SD.ECKA does not encode");
+		mici_why(why, cap, "PK.SD.ECKA does not encode");
 		return -1;
 	}
 	vc_card_chip_serial(card, chip);
@@ -176,12 +162,12 @@ vcf_card(vcf_factory *f, vc_card *card, uint8_t pub_out[65], char *why,
 	    cert, sizeof(cert), &clen);
 	pthread_mutex_unlock(&f->lock);
 	if (rc != MIC_OK) {
-		why_set(why, cap, "CERT.SD.ECKA: %s", mic_strerror(rc));
+		mici_why(why, cap, "CERT.SD.ECKA: %s", mic_strerror(rc));
 		return -1;
 	}
 	if ((rc = vc_card_factory_finish(card, cert, clen, f->root,
 	    f->root_len, (int64_t)time(NULL))) != MIC_OK) {
-		why_set(why, cap, "the card refused its factory data: %s",
+		mici_why(why, cap, "the card refused its factory data: %s",
 		    mic_strerror(rc));
 		return -1;
 	}

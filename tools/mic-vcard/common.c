@@ -304,16 +304,6 @@ vct_xmit(vc_card *card, const uint8_t *cmd, size_t len, uint8_t *rsp,
 }
 
 void
-vct_why(char *why, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-}
-
-void
 vct_vpcd_cfg(vc_vpcd_cfg *cfg, const char *host, const char *port,
     vc_event_fn *event, vc_apdu_fn *apdu, void *arg)
 {

@@ -81,17 +81,17 @@ vct_scp_open(struct vct_scp **out, vc_card *card, const char *pki,
 	*out = NULL;
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->pki = strdup(pki)) == NULL) {
-		vct_why(why, cap, "out of memory");
+		mici_why(why, cap, "out of memory");
 		goto out;
 	}
 	if ((l->issuer = pem_cert(pki, "trust/intermediates/issuer.pem")) ==
 	    NULL) {
-		vct_why(why, cap, "%s: no issuer CA certificate", pki);
+		mici_why(why, cap, "%s: no issuer CA certificate", pki);
 		goto out;
 	}
 	snprintf((char *)path, sizeof(path), "%s/trust", pki);
 	if ((r = mic_trust_load(&trust, (const char *)path)) != MIC_OK) {
-		vct_why(why, cap, "%s: %s", path, mic_strerror(r));
+		mici_why(why, cap, "%s: %s", path, mic_strerror(r));
 		goto out;
 	}
 	if ((r = mic_tx_new_inproc(&l->tx, vc_card_transmit, card)) != MIC_OK ||
@@ -99,19 +99,19 @@ vct_scp_open(struct vct_scp **out, vc_card *card, const char *pki,
 	    &sw)) != MIC_OK ||
 	    (r = mic_tx_command(l->tx, &gd, rsp, sizeof(rsp), &len)) !=
 	    MIC_OK) {
-		vct_why(why, cap, "GET DATA BF21: %s", mic_strerror(r));
+		mici_why(why, cap, "GET DATA BF21: %s", mic_strerror(r));
 		goto out;
 	}
 	if (mic_tlv_parse(rsp, len, &t) != MIC_OK || t.tag != 0xBF21 ||
 	    (r = mic_cert_verify(trust, t.value, t.len, MIC_CERT_CARD)) !=
 	    MIC_OK) {
-		vct_why(why, cap, "the card's CERT.SD.ECKA does not verify");
+		mici_why(why, cap, "the card's CERT.SD.ECKA does not verify");
 		goto out;
 	}
 	q = t.value;
 	if ((x = d2i_X509(NULL, &q, (long)t.len)) == NULL ||
 	    (l->pk_sd = X509_get_pubkey(x)) == NULL) {
-		vct_why(why, cap, "CERT.SD.ECKA has no key");
+		mici_why(why, cap, "CERT.SD.ECKA has no key");
 		goto out;
 	}
 	*out = l;
@@ -154,19 +154,19 @@ open_role(struct vct_scp *l, enum vc_role role, char *why, size_t cap)
 
 	if (name == NULL || (r = mic_pki_load(l->pki, MIC_CERT_TERMINAL, name,
 	    NULL, NULL, NULL, &kp, der, sizeof(der), &len)) != MIC_OK) {
-		vct_why(why, cap, "%s: terminal %s: %s", l->pki,
+		mici_why(why, cap, "%s: terminal %s: %s", l->pki,
 		    name ? name : "?", name ? mic_strerror(r) : "no role");
 		goto out;
 	}
 	if ((leaf = d2i_X509(NULL, &q, (long)len)) == NULL ||
 	    (chain = sk_X509_new_null()) == NULL ||
 	    !sk_X509_push(chain, l->issuer) || !sk_X509_push(chain, leaf)) {
-		vct_why(why, cap, "terminal %s: bad certificate", name);
+		mici_why(why, cap, "terminal %s: bad certificate", name);
 		goto out;
 	}
 	if ((r = mic_scp11a_open(l->tx, SD_KVN, l->pk_sd, &oce,
 	    mic_keyprov_pkey(kp), chain)) != MIC_OK) {
-		vct_why(why, cap, "SCP11a as %s: %s", name, mic_strerror(r));
+		mici_why(why, cap, "SCP11a as %s: %s", name, mic_strerror(r));
 		goto out;
 	}
 	l->role = role;
@@ -189,7 +189,7 @@ vct_scp_xmit_rsp(struct vct_scp *l, enum vc_role role, const uint8_t *cmd,
 
 	*n = 0;
 	if (mic_apdu_decode(cmd, len, &a) != MIC_OK) {
-		vct_why(why, cap, "internal: a step does not decode");
+		mici_why(why, cap, "internal: a step does not decode");
 		return 0;
 	}
 	if (role == VC_ROLE_NONE) {
@@ -198,7 +198,7 @@ vct_scp_xmit_rsp(struct vct_scp *l, enum vc_role role, const uint8_t *cmd,
 	} else if (role != l->role && open_role(l, role, why, cap) != 0)
 		return 0;
 	if ((r = mic_tx_transmit(l->tx, &a, rsp, rsp_cap, n, &sw)) != MIC_OK) {
-		vct_why(why, cap, "%s", mic_strerror(r));
+		mici_why(why, cap, "%s", mic_strerror(r));
 		return 0;
 	}
 	return sw;

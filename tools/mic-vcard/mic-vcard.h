@@ -47,10 +47,6 @@ void vct_trace(void *arg, int dir, const uint8_t *buf, size_t len);
 void vct_say(const struct vct_log *log, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* vsnprintf into @p why: the reason a helper gives its caller. */
-void vct_why(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /*
  * A vc_vpcd_cfg for the reader slot at @p host:@p port with the tool's
  * connection bounds, log and trace hooks and signal flags; @p arg (whose

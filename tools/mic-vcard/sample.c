@@ -89,14 +89,14 @@ ssn_check(const char *ssn, time_t now, char *why, size_t cap)
 
 	if (strlen(ssn) != 18 || !is_digits(ssn, 17) ||
 	    !((ssn[17] >= '0' && ssn[17] <= '9') || ssn[17] == 'X')) {
-		vct_why(why, cap, "social security number '%s': 17 digits and "
+		mici_why(why, cap, "social security number '%s': 17 digits and "
 		    "a digit or X expected", ssn);
 		return -1;
 	}
 	for (int i = 0; i < 17; i++)
 		sum += (ssn[i] - '0') * w[i];
 	if (check[sum % 11] != ssn[17]) {
-		vct_why(why, cap, "social security number '%s': the check "
+		mici_why(why, cap, "social security number '%s': the check "
 		    "character should be %c", ssn, check[sum % 11]);
 		return -1;
 	}
@@ -107,7 +107,7 @@ ssn_check(const char *ssn, time_t now, char *why, size_t cap)
 	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) ||
 	    y * 10000 + m * 100 + d > (tm.tm_year + 1900) * 10000 +
 	    (tm.tm_mon + 1) * 100 + tm.tm_mday) {
-		vct_why(why, cap, "social security number '%s': no such birth "
+		mici_why(why, cap, "social security number '%s': no such birth "
 		    "date", ssn);
 		return -1;
 	}
@@ -159,7 +159,7 @@ vct_sample_check(const struct vct_sample *s, char *why, size_t cap)
 	size_t n;
 
 	if (s->serial == NULL || !vct_serial_ok(s->serial)) {
-		vct_why(why, cap, "serial '%s': 1-%d of A-Z a-z 0-9 . _ - "
+		mici_why(why, cap, "serial '%s': 1-%d of A-Z a-z 0-9 . _ - "
 		    "expected", s->serial ? s->serial : "", VC_SERIAL_MAX);
 		return -1;
 	}
@@ -167,16 +167,16 @@ vct_sample_check(const struct vct_sample *s, char *why, size_t cap)
 		return -1;
 	n = strlen(s->name);
 	if (n < 1 || n > 60 || !utf8_ok((const uint8_t *)s->name, n)) {
-		vct_why(why, cap, "name: 1-60 bytes of UTF-8 expected");
+		mici_why(why, cap, "name: 1-60 bytes of UTF-8 expected");
 		return -1;
 	}
 	n = strlen(s->pin);
 	if (n < 6 || n > 12 || !is_digits(s->pin, n)) {
-		vct_why(why, cap, "PIN: 6-12 digits expected");
+		mici_why(why, cap, "PIN: 6-12 digits expected");
 		return -1;
 	}
 	if (s->balance < 0) {
-		vct_why(why, cap, "the balance cannot be negative");
+		mici_why(why, cap, "the balance cannot be negative");
 		return -1;
 	}
 	return 0;
@@ -427,7 +427,7 @@ perso_dgis(const struct vct_sample *s, struct perso_dgi dgi[PERSO_DGIS],
 	    &dgi[3].len) ||
 	    placeholder(CERT_PLACEHOLDER, dgi[4].body, MIC_EF_CERT_SIZE,
 	    &dgi[4].len)) {
-		vct_why(why, cap, "internal: a template does not fit");
+		mici_why(why, cap, "internal: a template does not fit");
 		return -1;
 	}
 	pin_block(transport_pin(s), dgi[5].body);
@@ -450,14 +450,14 @@ perso_encode(const struct perso_dgi dgi[PERSO_DGIS], struct vct_step *steps,
 	    &sel) != 0 ||
 	    step(&steps[n++], "GENERATE ASYMMETRIC KEY PAIR", VC_ROLE_BUREAU,
 	    &gen) != 0) {
-		vct_why(why, cap, "internal: cannot encode an APDU");
+		mici_why(why, cap, "internal: cannot encode an APDU");
 		return 0;
 	}
 	for (size_t i = 0; i < PERSO_DGIS; i++) {
 		if (store_data(&steps[n++], dgi[i].what, dgi[i].dgi,
 		    dgi[i].body, dgi[i].len, (uint8_t)i,
 		    i + 1 == PERSO_DGIS) != 0) {
-			vct_why(why, cap, "internal: cannot encode STORE DATA");
+			mici_why(why, cap, "internal: cannot encode STORE DATA");
 			return 0;
 		}
 	}
@@ -473,7 +473,7 @@ vct_sample_perso(const struct vct_sample *s, struct vct_step *steps,
 
 	if (max < VCT_PERSO_STEPS || vct_sample_check(s, why, cap) != 0) {
 		if (max < VCT_PERSO_STEPS)
-			vct_why(why, cap, "internal: too few steps");
+			mici_why(why, cap, "internal: too few steps");
 		return 0;
 	}
 	if (perso_dgis(s, dgi, why, cap) == 0)
@@ -500,7 +500,7 @@ run_step(vc_card *card, struct vct_scp *link, const struct vct_step *st,
 		    cap)) == SW_OK)
 			return 0;
 		if (sw != 0)
-			vct_why(why, cap, "%s: the card says %04X (%s)",
+			mici_why(why, cap, "%s: the card says %04X (%s)",
 			    st->what, sw, mic_sw_name(sw));
 		return -1;
 	}
@@ -511,9 +511,9 @@ run_step(vc_card *card, struct vct_scp *link, const struct vct_step *st,
 	if (sw == SW_OK)
 		return 0;
 	if (sw == 0)
-		vct_why(why, cap, "%s: the card engine failed", st->what);
+		mici_why(why, cap, "%s: the card engine failed", st->what);
 	else
-		vct_why(why, cap, "%s: the card says %04X (%s)", st->what, sw,
+		mici_why(why, cap, "%s: the card says %04X (%s)", st->what, sw,
 		    mic_sw_name(sw));
 	return -1;
 }
@@ -565,7 +565,7 @@ sign_files(vc_card *card, const struct vct_sample *s, struct vct_scp *link,
 	    steps[1].len, gen_rsp, sizeof(gen_rsp), &gen_len, why,
 	    cap)) != SW_OK) {
 		if (sw != 0)
-			vct_why(why, cap, "SELECT or GENERATE KEY: the card "
+			mici_why(why, cap, "SELECT or GENERATE KEY: the card "
 			    "says %04X (%s)", sw, mic_sw_name(sw));
 		goto out;
 	}
@@ -580,14 +580,14 @@ sign_files(vc_card *card, const struct vct_sample *s, struct vct_scp *link,
 	sample_cic(s, cic);
 	if ((r = mic_pki_load(s->pki, MIC_CERT_CARD_ISSUER, NULL, NULL, NULL,
 	    NULL, &ci_kp, ci_cert, sizeof(ci_cert), &ci_len)) != MIC_OK) {
-		vct_why(why, cap, "%s: the card-certificate issuer: %s",
+		mici_why(why, cap, "%s: the card-certificate issuer: %s",
 		    s->pki, mic_strerror(r));
 		goto out;
 	}
 	if ((r = mic_cardcert_issue(ci_kp, ci_cert, ci_len, gen_rsp, gen_len,
 	    cic, (int64_t)s->now, not_after, dgi[4].body, MIC_EF_CERT_SIZE,
 	    &dgi[4].len)) != MIC_OK) {
-		vct_why(why, cap, "issuing the card certificate: %s",
+		mici_why(why, cap, "issuing the card certificate: %s",
 		    mic_strerror(r));
 		goto out;
 	}
@@ -600,14 +600,14 @@ sign_files(vc_card *card, const struct vct_sample *s, struct vct_scp *link,
 	if ((r = mic_pki_load(s->pki, MIC_CERT_DOCUMENT_SIGNER, NULL, NULL,
 	    NULL, NULL, &ds_kp, ds_cert, sizeof(ds_cert), &ds_len)) !=
 	    MIC_OK) {
-		vct_why(why, cap, "%s: the document signer: %s", s->pki,
+		mici_why(why, cap, "%s: the document signer: %s", s->pki,
 		    mic_strerror(r));
 		goto out;
 	}
 	if ((r = mic_sod_build(ds_kp, ds_cert, ds_len, files,
 	    MIC_ARRAY_LEN(files), serial, dgi[3].body, sizeof(dgi[3].body),
 	    &dgi[3].len)) != MIC_OK) {
-		vct_why(why, cap, "signing EF.SOD: %s", mic_strerror(r));
+		mici_why(why, cap, "signing EF.SOD: %s", mic_strerror(r));
 		goto out;
 	}
 	dgi[3].what = "STORE DATA block 03: DGI 0104, EF.SOD";
@@ -644,7 +644,7 @@ vct_sample_build(vc_card *card, const struct vct_sample *s,
 	if (s->pki != NULL) {
 		/* Real certificates need the real bureau: no test hook. */
 		if (link == NULL) {
-			vct_why(why, cap, "internal: a PKI without a link");
+			mici_why(why, cap, "internal: a PKI without a link");
 			goto out;
 		}
 		if (sign_files(card, s, link, dgi, why, cap) != 0)
@@ -659,7 +659,7 @@ vct_sample_build(vc_card *card, const struct vct_sample *s,
 		if (run_step(card, link, &steps[i], why, cap) != 0)
 			goto out;
 	if (vc_card_state(card) != VC_STATE_PERSONALIZED) {
-		vct_why(why, cap, "the card is %s after personalization",
+		mici_why(why, cap, "the card is %s after personalization",
 		    vct_state_name(vc_card_state(card)));
 		goto out;
 	}
@@ -687,7 +687,7 @@ vct_sample_build(vc_card *card, const struct vct_sample *s,
 			goto out;
 	}
 	if (vc_card_state(card) != VC_STATE_ACTIVE) {
-		vct_why(why, cap, "the card is %s at the end",
+		mici_why(why, cap, "the card is %s at the end",
 		    vct_state_name(vc_card_state(card)));
 		goto out;
 	}

@@ -20,13 +20,7 @@ dir="$MIC_TEST_TMP/stack-pos"    # scripts/test stops stack-* on a crash
 port=37200     # reader 0: the stack's own card; reader 1: ours
 reader1="Virtual PCD 00 01"
 . "$(dirname "$0")/lib.sh"
-card_pid=
-
-cleanup() {
-	[[ -n $card_pid ]] && kill -TERM "$card_pid" 2>/dev/null
-	"$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
-}
-trap cleanup EXIT
+. "$(dirname "$0")/card1.sh"
 
 start_card() { # start_card IMAGE [run options]
 	local img=$1
@@ -34,13 +28,6 @@ start_card() { # start_card IMAGE [run options]
 	"$V" run "$img" --port "$((port + 1))" "$@" 2>>"${CARDLOG:-$tmp/card.log}" &
 	card_pid=$!
 	"$stack_wait" wait --timeout 10000 --present "$reader1" >/dev/null
-}
-
-stop_card() {
-	kill -TERM "$card_pid" 2>/dev/null
-	wait "$card_pid" 2>/dev/null
-	card_pid=
-	"$stack_wait" wait --timeout 10000 --absent "$reader1" >/dev/null
 }
 
 # A card that tore itself: it leaves by itself.

@@ -20,6 +20,7 @@ dir="$MIC_TEST_TMP/stack-pos-checkout"   # scripts/test stops stack-* on a crash
 port=37320     # reader 0: the stack's own card; reader 1: ours
 reader1="Virtual PCD 00 01"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/card1.sh"
 card_pid= ex_pid=
 
 cleanup() {
@@ -35,13 +36,6 @@ start_card() { # start_card IMAGE [run options]
 	"$V" run "$img" --port "$((port + 1))" "$@" 2>>"${CARDLOG:-$tmp/card.log}" &
 	card_pid=$!
 	"$stack_wait" wait --timeout 10000 --present "$reader1" >/dev/null
-}
-
-stop_card() {
-	kill -TERM "$card_pid" 2>/dev/null
-	wait "$card_pid" 2>/dev/null
-	card_pid=
-	"$stack_wait" wait --timeout 10000 --absent "$reader1" >/dev/null
 }
 
 # A card that tore itself: it leaves by itself.

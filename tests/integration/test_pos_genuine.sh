@@ -20,26 +20,7 @@ dir="$MIC_TEST_TMP/stack-pos-genuine"   # scripts/test stops stack-* on a crash
 port=37300     # reader 0: the stack's own card; reader 1: ours
 reader1="Virtual PCD 00 01"
 . "$(dirname "$0")/lib.sh"
-card_pid=
-
-cleanup() {
-	[[ -n $card_pid ]] && kill -TERM "$card_pid" 2>/dev/null
-	"$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
-}
-trap cleanup EXIT
-
-start_card() { # start_card IMAGE
-	"$V" run "$1" --port "$((port + 1))" 2>>"$tmp/card.log" &
-	card_pid=$!
-	"$stack_wait" wait --timeout 10000 --present "$reader1" >/dev/null
-}
-
-stop_card() {
-	kill -TERM "$card_pid" 2>/dev/null
-	wait "$card_pid" 2>/dev/null
-	card_pid=
-	"$stack_wait" wait --timeout 10000 --absent "$reader1" >/dev/null
-}
+. "$(dirname "$0")/card1.sh"
 
 field() { "$V" show "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
 

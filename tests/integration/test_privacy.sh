@@ -28,29 +28,10 @@ select='00 A4 04 0C 09 D1 56 00 00 01 4D 49 43 01'
 personal=('00 B0 82 00 00' '00 B0 83 00 00' '00 B0 86 00 00')
 roles=(hospital-pos pharmacy-pos bank agency bureau)
 . "$(dirname "$0")/lib.sh"
-card_pid=
+. "$(dirname "$0")/card1.sh"
 
 # The hex of a UTF-8 or ASCII string, upper case, no spaces.
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n' | tr a-f A-F; }
-
-cleanup() {
-	[[ -n $card_pid ]] && kill -TERM "$card_pid" 2>/dev/null
-	"$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
-}
-trap cleanup EXIT
-
-start_card() { # start_card IMAGE
-	"$V" run "$1" --port "$((port + 1))" 2>>"$tmp/card.log" &
-	card_pid=$!
-	"$stack_wait" wait --timeout 10000 --present "$reader1" >/dev/null
-}
-
-stop_card() {
-	kill -TERM "$card_pid" 2>/dev/null
-	wait "$card_pid" 2>/dev/null
-	card_pid=
-	"$stack_wait" wait --timeout 10000 --absent "$reader1" >/dev/null
-}
 
 # The three personal files of the card in reader 1, in state $1.
 access_rules() {

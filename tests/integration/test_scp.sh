@@ -23,21 +23,7 @@ port=36400     # reader 0: the stack's own card; reader 1: ours
 reader1="Virtual PCD 00 01"
 select='00 A4 04 0C 09 D1 56 00 00 01 4D 49 43 01'
 . "$(dirname "$0")/lib.sh"
-card_pid=
-
-
-cleanup() {
-	[[ -n $card_pid ]] && kill -TERM "$card_pid" 2>/dev/null
-	"$MIC_READER_STACK" stop --dir "$dir" >/dev/null 2>&1
-}
-trap cleanup EXIT
-
-stop_card() {
-	kill -TERM "$card_pid" 2>/dev/null
-	wait "$card_pid" 2>/dev/null
-	card_pid=
-	"$stack_wait" wait --timeout 10000 --absent "$reader1" >/dev/null
-}
+. "$(dirname "$0")/card1.sh"
 
 rm -rf "$tmp"
 mkdir -p "$tmp"

@@ -35,16 +35,8 @@
 
 #include "vcard.h"
 #include "chipfactory.h"
+#include "perso_test.h"
 #include "trust_test.h"
-
-static const char app_line[] =
-    "{\"application_id\":\"2026-000017\",\"channel\":\"employer\","
-    "\"employer_id\":\"91110000MA00000000\",\"name\":\"李四\","
-    "\"gender\":\"2\",\"ssn\":\"32010219881108018X\","
-    "\"birth_date\":\"19881108\",\"birthplace\":\"320102\","
-    "\"ethnicity\":\"01\",\"scheme\":\"employee\","
-    "\"pooling_region\":\"320100\",\"insured_since\":\"20100301\","
-    "\"first_use_activation\":true}\n";
 
 struct pki {
 	char *dir;
@@ -56,23 +48,6 @@ struct pki {
 };
 
 static struct pki *P;
-
-static mic_application_t *
-load_app(void)
-{
-	FILE *fp = fmemopen((void *)(uintptr_t)app_line, strlen(app_line),
-	    "r");
-	mic_batch_t *b = NULL;
-	mic_application_t *app = NULL;
-	mic_batch_error err;
-
-	assert_non_null(fp);
-	assert_int_equal(mic_batch_open_fp(&b, fp), MIC_OK);
-	assert_int_equal(mic_batch_next(b, &app, &err), MIC_OK);
-	mic_batch_free(&b);
-	fclose(fp);
-	return app;
-}
 
 static int
 group_setup(void **state)
@@ -89,7 +64,7 @@ group_setup(void **state)
 	assert_int_equal(mic_perso_cfg_load(&p->cfg, p->dir, "bureau"),
 	    MIC_OK);
 	assert_int_equal(mic_perso_cfg_set_bureau_code(p->cfg, "001"), MIC_OK);
-	p->app = load_app();
+	p->app = pt_app();
 	trust = tt_path(p->dir, "trust");
 	assert_int_equal(mic_trust_load(&p->trust, trust), MIC_OK);
 	free(trust);
@@ -114,18 +89,6 @@ group_teardown(void **state)
 	return 0;
 }
 
-static vc_card *
-factory_card(vcf_factory *f, const char *serial)
-{
-	char why[256] = "";
-	vc_card *card = NULL;
-
-	assert_int_equal(vc_card_new(&card, serial, 0), MIC_OK);
-	if (vcf_card(f, card, NULL, why, sizeof(why)) != 0)
-		fail_msg("factory card %s: %s", serial, why);
-	return card;
-}
-
 static mic_tx_t *
 host(mic_inproc_fn *fn, void *card)
 {
@@ -139,7 +102,7 @@ host(mic_inproc_fn *fn, void *card)
 static vc_card *
 issued_card(const char *serial, uint64_t n)
 {
-	vc_card *card = factory_card(P->ours, serial);
+	vc_card *card = pt_factory_card(P->ours, serial);
 	mic_tx_t *tx = host(vc_card_transmit, card);
 	mic_perso_result_t *res = NULL;
 
@@ -587,7 +550,7 @@ test_terminal(void **state)
 static void
 test_foreign_chip(void **state)
 {
-	vc_card *card = factory_card(P->theirs, "VERIFY-FOREIGN");
+	vc_card *card = pt_factory_card(P->theirs, "VERIFY-FOREIGN");
 	mic_tx_t *tx = host(vc_card_transmit, card);
 	mic_card_check check;
 	int ch;
@@ -604,7 +567,7 @@ test_foreign_chip(void **state)
 static void
 test_blank(void **state)
 {
-	vc_card *card = factory_card(P->ours, "VERIFY-BLANK");
+	vc_card *card = pt_factory_card(P->ours, "VERIFY-BLANK");
 	mic_tx_t *tx = host(vc_card_transmit, card);
 	mic_card_check check;
 	int ch;

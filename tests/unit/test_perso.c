@@ -29,21 +29,13 @@
 
 #include "vcard.h"
 #include "chipfactory.h"
+#include "perso_test.h"
 #include "trust_test.h"
 
 #define KVN 0x01
 #define HOLDER_PIN "482916"
 
 /* docs/issuance.md's example line. */
-static const char app_line[] =
-    "{\"application_id\":\"2026-000017\",\"channel\":\"employer\","
-    "\"employer_id\":\"91110000MA00000000\",\"name\":\"李四\","
-    "\"gender\":\"2\",\"ssn\":\"32010219881108018X\","
-    "\"birth_date\":\"19881108\",\"birthplace\":\"320102\","
-    "\"ethnicity\":\"01\",\"scheme\":\"employee\","
-    "\"pooling_region\":\"320100\",\"insured_since\":\"20100301\","
-    "\"first_use_activation\":true}\n";
-
 struct pki {
 	char *dir;
 	char *foreign;
@@ -72,24 +64,6 @@ nv_commit(void *arg, const uint8_t *nv, size_t len)
 	    MIC_OK;
 }
 
-static mic_application_t *
-load_app(void)
-{
-	FILE *fp = fmemopen((void *)(uintptr_t)app_line, strlen(app_line),
-	    "r");
-	mic_batch_t *b = NULL;
-	mic_application_t *app = NULL;
-	mic_batch_error err;
-
-	assert_non_null(fp);
-	assert_int_equal(mic_batch_open_fp(&b, fp), MIC_OK);
-	assert_int_equal(mic_batch_next(b, &app, &err), MIC_OK);
-	assert_non_null(app);
-	mic_batch_free(&b);
-	fclose(fp);
-	return app;
-}
-
 static int
 group_setup(void **state)
 {
@@ -104,7 +78,7 @@ group_setup(void **state)
 	assert_int_equal(mic_perso_cfg_load(&p->cfg, p->dir, "bureau"),
 	    MIC_OK);
 	assert_int_equal(mic_perso_cfg_set_bureau_code(p->cfg, "001"), MIC_OK);
-	p->app = load_app();
+	p->app = pt_app();
 	P = p;
 	return 0;
 }
@@ -126,19 +100,6 @@ group_teardown(void **state)
 }
 
 /* --- the chip factory ----------------------------------------------------- */
-
-/* A blank card of the chip factory @p f. */
-static vc_card *
-factory_card(vcf_factory *f, const char *serial)
-{
-	char why[256] = "";
-	vc_card *card = NULL;
-
-	assert_int_equal(vc_card_new(&card, serial, 0), MIC_OK);
-	if (vcf_card(f, card, NULL, why, sizeof(why)) != 0)
-		fail_msg("factory card %s: %s", serial, why);
-	return card;
-}
 
 static mic_tx_t *
 host(vc_card *card)
@@ -235,7 +196,7 @@ change_pin(mic_tx_t *tx, const char *old, const char *next)
 static void
 test_perso(void **state)
 {
-	vc_card *card = factory_card(P->ours, "PERSO-OK-1");
+	vc_card *card = pt_factory_card(P->ours, "PERSO-OK-1");
 	mic_tx_t *tx = host(card);
 	mic_perso_result_t *res = NULL;
 	mic_card_t *c = NULL;
@@ -306,7 +267,7 @@ test_perso(void **state)
 static void
 test_not_blank(void **state)
 {
-	vc_card *card = factory_card(P->ours, "PERSO-TWICE");
+	vc_card *card = pt_factory_card(P->ours, "PERSO-TWICE");
 	mic_tx_t *tx = host(card);
 	mic_perso_result_t *res = NULL;
 	struct nv nv = { 0, 0 };
@@ -329,7 +290,7 @@ test_not_blank(void **state)
 static void
 test_foreign(void **state)
 {
-	vc_card *card = factory_card(P->theirs, "PERSO-FOREIGN");
+	vc_card *card = pt_factory_card(P->theirs, "PERSO-FOREIGN");
 	mic_tx_t *tx = host(card);
 	mic_perso_result_t *res = NULL;
 	struct nv nv = { 0, 0 };
@@ -356,7 +317,7 @@ test_torn(void **state)
 
 	(void)state;
 	{
-		vc_card *card = factory_card(P->ours, "PERSO-TORN");
+		vc_card *card = pt_factory_card(P->ours, "PERSO-TORN");
 		mic_tx_t *tx = host(card);
 		mic_perso_result_t *res = NULL;
 		struct nv nv = { 0, 0 };
@@ -372,7 +333,7 @@ test_torn(void **state)
 		vc_card_free(&card);
 	}
 	for (unsigned at = 1; at <= commits; at++) {
-		vc_card *card = factory_card(P->ours, "PERSO-TORN");
+		vc_card *card = pt_factory_card(P->ours, "PERSO-TORN");
 		mic_tx_t *tx = host(card);
 		mic_perso_result_t *res = NULL;
 		struct nv nv = { 0, at };
@@ -424,7 +385,7 @@ test_extended(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(max_ne) / sizeof(max_ne[0]); i++) {
-		vc_card *card = factory_card(P->ours, "PERSO-EXT");
+		vc_card *card = pt_factory_card(P->ours, "PERSO-EXT");
 		mic_tx_t *tx = host(card);
 		mic_perso_result_t *res = NULL;
 		mic_tx_caps caps;
@@ -487,7 +448,7 @@ test_cfg(void **state)
 	    MIC_ERR_INVALID_ARGUMENT);
 	assert_null(res);
 	{
-		vc_card *card = factory_card(P->ours, "PERSO-CFG");
+		vc_card *card = pt_factory_card(P->ours, "PERSO-CFG");
 		mic_tx_t *tx = host(card);
 		mic_card_t *c = NULL;
 

@@ -28,16 +28,8 @@
 #include "chipfactory.h"
 #include "settlement.h"
 #include "test_vcard_util.h"
+#include "perso_test.h"
 #include "trust_test.h"
-
-static const char app_line[] =
-    "{\"application_id\":\"2026-000017\",\"channel\":\"employer\","
-    "\"employer_id\":\"91110000MA00000000\",\"name\":\"李四\","
-    "\"gender\":\"2\",\"ssn\":\"32010219881108018X\","
-    "\"birth_date\":\"19881108\",\"birthplace\":\"320102\","
-    "\"ethnicity\":\"01\",\"scheme\":\"employee\","
-    "\"pooling_region\":\"320100\",\"insured_since\":\"20100301\","
-    "\"first_use_activation\":true}\n";
 
 struct card {
 	vc_card *vc;
@@ -56,23 +48,6 @@ struct fix {
 };
 
 static struct fix *F;
-
-static mic_application_t *
-load_app(void)
-{
-	FILE *fp = fmemopen((void *)(uintptr_t)app_line, strlen(app_line),
-	    "r");
-	mic_batch_t *b = NULL;
-	mic_application_t *app = NULL;
-	mic_batch_error err;
-
-	assert_non_null(fp);
-	assert_int_equal(mic_batch_open_fp(&b, fp), MIC_OK);
-	assert_int_equal(mic_batch_next(b, &app, &err), MIC_OK);
-	mic_batch_free(&b);
-	fclose(fp);
-	return app;
-}
 
 /* EF.CERT by SFI 5, to its DER length. */
 static void
@@ -175,7 +150,7 @@ group_setup(void **state)
 	    "bureau"), MIC_OK);
 	assert_int_equal(mic_perso_cfg_set_bureau_code(f->foreign_cfg, "001"),
 	    MIC_OK);
-	f->app = load_app();
+	f->app = pt_app();
 	trust = tt_path(f->dir, "trust");
 	assert_int_equal(mic_trust_load(&f->trust, trust), MIC_OK);
 	free(trust);
